@@ -1,0 +1,211 @@
+"""Contacts, teammates, workflows, conversations and their parts.
+
+A conversation keeps running figures (visible reply characters, last reply time, teammate
+replies, last teammate replier, number of contacts) that the services update as parts are
+added, so that deciding on a close never reads the whole thread. Every close is kept as a
+`ConversationClose` row holding those figures as they were at that moment.
+"""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+class Teammate(models.Model):
+    """A support agent: the profile of a staff user who works in the admin inbox."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="teammate"
+    )
+    name = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+
+class Contact(models.Model):
+    """A customer: a signed-up user or an anonymous lead who left an email address."""
+
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        LEAD = "lead", "Lead"
+
+    role = models.CharField(max_length=8, choices=Role.choices)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(max_length=254, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "email"]
+
+    def __str__(self):
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+class Workflow(models.Model):
+    """An automation that starts conversations; it may carry its own rating windows (W1)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    rating_window_hours = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Hours after the close during which a first rating is accepted. "
+        "Empty: the rating settings decide (W2).",
+    )
+    change_window_hours = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Hours after the close during which a rating may be changed. "
+        "Empty: the rating settings decide (W2).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Channel(models.TextChoices):
+    MESSENGER = "messenger", "Messenger"
+    EMAIL = "email", "Email"
+
+
+class Origin(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    DIRECT_OUTBOUND = "direct_outbound", "Direct outbound"
+    WORKFLOW = "workflow", "Workflow"
+    API = "api", "API"
+
+
+class State(models.TextChoices):
+    OPEN = "open", "Open"
+    SNOOZED = "snoozed", "Snoozed"
+    CLOSED = "closed", "Closed"
+
+
+class Conversation(models.Model):
+    subject = models.CharField(max_length=255, blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    origin = models.CharField(max_length=16, choices=Origin.choices)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    assignee = models.ForeignKey(
+        Teammate, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned"
+    )
+    started_by_teammate = models.ForeignKey(
+        Teammate, null=True, blank=True, on_delete=models.SET_NULL, related_name="started"
+    )
+    workflow = models.ForeignKey(
+        Workflow, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations"
+    )
+    contacts = models.ManyToManyField(Contact, related_name="conversations")
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    last_reply_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    # Running figures kept by the services (see the module docstring).
+    reply_characters = models.PositiveIntegerField(default=0)
+    teammate_reply_count = models.PositiveIntegerField(default=0)
+    last_teammate_replier = models.ForeignKey(
+        Teammate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    contact_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [
+            models.Index(fields=["state", "snoozed_until"], name="conv_state_snooze_idx"),
+            models.Index(fields=["state", "-updated_at"], name="conv_state_updated_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(state="snoozed") | models.Q(snoozed_until__isnull=False),
+                name="conv_snoozed_has_wake_time",
+            ),
+        ]
+
+    def __str__(self):
+        return self.subject or f"Conversation #{self.pk}"
+
+
+class Part(models.Model):
+    """One entry in a conversation's thread."""
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", "Reply"
+        NOTE = "note", "Internal note"
+        BOT = "bot", "Bot message"
+        EVENT = "event", "Event"
+
+    class Event(models.TextChoices):
+        CLOSED = "closed", "Closed"
+        CLOSED_QUIETLY = "closed_quietly", "Closed quietly"
+        REOPENED = "reopened", "Reopened"
+        SNOOZED = "snoozed", "Snoozed"
+        WOKE = "woke", "Woke from snooze"
+        RATING_REQUESTED = "rating_requested", "Rating requested"
+        RATED = "rated", "Rated"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="parts")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    event = models.CharField(max_length=20, choices=Event.choices, blank=True)
+    author_teammate = models.ForeignKey(
+        Teammate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["conversation", "created_at"], name="part_conv_time_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} in #{self.conversation_id}"
+
+    @property
+    def author(self):
+        return self.author_teammate or self.author_contact
+
+
+class ConversationClose(models.Model):
+    """A close, with the facts the rating rules need as they were at that moment."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="closes")
+    closed_by = models.ForeignKey(
+        Teammate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField()
+    quiet = models.BooleanField(default=False)
+    reply_characters = models.PositiveIntegerField()
+    last_reply_at = models.DateTimeField(null=True, blank=True)
+    teammate_replied = models.BooleanField()
+    last_teammate_replier = models.ForeignKey(
+        Teammate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    contact_count = models.PositiveIntegerField()
+    contact_role = models.CharField(
+        max_length=8, blank=True, help_text="Role of the one contact; empty for a group."
+    )
+
+    class Meta:
+        ordering = ["-closed_at", "-id"]
+        indexes = [models.Index(fields=["conversation", "-closed_at"], name="close_conv_time_idx")]
+
+    def __str__(self):
+        return f"Close of #{self.conversation_id} at {self.closed_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,388 @@
+"""Writes on conversations: one function per state change, one transaction each.
+
+Every function takes keyword arguments, validates its input and the state change, and raises
+`ValidationError` with a message a teammate can read; a refused call writes nothing. The
+conversation row is locked for the length of the change, so two teammates acting at once are
+put in order. The caller's `conversation` object is brought up to date on success.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+from functools import partial
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django_q.tasks import async_task
+
+from conversations import clock
+from conversations.models import (
+    Channel,
+    Contact,
+    Conversation,
+    ConversationClose,
+    Origin,
+    Part,
+    State,
+    Teammate,
+    Workflow,
+)
+from conversations.signals import conversation_closed
+from conversations.text import visible_characters
+
+TEAMMATES_GROUP = "Teammates"
+ADMINS_GROUP = "Admins"
+WAKE_BATCH = 500
+
+
+# --- people -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_create(*, role: str, name: str = "", email: str) -> Contact:
+    if role not in Contact.Role.values:
+        raise ValidationError(f"Unknown contact role {role!r}: use 'user' or 'lead'.")
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(f"{email!r} is not a valid email address.") from None
+    contact = Contact(role=role, name=(name or "").strip(), email=email)
+    contact.full_clean()
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def teammate_create(
+    *, name: str, email: str, username: str = "", password: str | None = None
+) -> Teammate:
+    """A staff user in the Teammates group, with its teammate profile."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("A teammate needs a name.")
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(f"{email!r} is not a valid email address.") from None
+    username = (username or email).strip()
+    User = get_user_model()
+    if User.objects.filter(username=username).exists():
+        raise ValidationError(f"The username {username!r} is taken.")
+    first, _, last = name.partition(" ")
+    user = User(username=username, email=email, first_name=first, last_name=last, is_staff=True)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_password(secrets.token_urlsafe(24))
+    user.save()
+    group, _ = Group.objects.get_or_create(name=TEAMMATES_GROUP)
+    user.groups.add(group)
+    return Teammate.objects.create(user=user, name=name)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _locked(conversation: Conversation) -> Conversation:
+    if conversation.pk is None:
+        raise ValidationError("This conversation has not been saved.")
+    try:
+        return Conversation.objects.select_for_update().get(pk=conversation.pk)
+    except Conversation.DoesNotExist:
+        raise ValidationError(f"Conversation #{conversation.pk} does not exist.") from None
+
+
+def _copy_state(target: Conversation, source: Conversation) -> None:
+    for field in Conversation._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+
+
+def _require_teammate(person, action: str) -> Teammate:
+    if not isinstance(person, Teammate) or person.pk is None:
+        raise ValidationError(f"Only a teammate can {action}.")
+    return person
+
+
+def _require_body(body: str) -> str:
+    if not isinstance(body, str) or not body.strip():
+        raise ValidationError("The message is empty.")
+    return body
+
+
+def _event(conversation: Conversation, event: str, *, at: datetime, by=None, body="") -> Part:
+    return Part.objects.create(
+        conversation=conversation,
+        kind=Part.Kind.EVENT,
+        event=event,
+        author_teammate=by if isinstance(by, Teammate) else None,
+        author_contact=by if isinstance(by, Contact) else None,
+        body=body,
+        created_at=at,
+    )
+
+
+def _add_reply(conversation: Conversation, author, body: str, at: datetime) -> Part:
+    """Append a reply and move the running figures on (E2, E3, E4, D2)."""
+    part = Part.objects.create(
+        conversation=conversation,
+        kind=Part.Kind.REPLY,
+        author_teammate=author if isinstance(author, Teammate) else None,
+        author_contact=author if isinstance(author, Contact) else None,
+        body=body,
+        created_at=at,
+    )
+    conversation.reply_characters += visible_characters(body)
+    conversation.last_reply_at = at
+    if isinstance(author, Teammate):
+        conversation.teammate_reply_count += 1
+        conversation.last_teammate_replier = author
+        if conversation.assignee_id is None:
+            conversation.assignee = author
+    conversation.updated_at = at
+    return part
+
+
+# --- lifecycle --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def conversation_start(
+    *,
+    channel: str,
+    origin: str,
+    contacts: Iterable[Contact],
+    body: str,
+    started_by: Teammate | Contact | None = None,
+    workflow: Workflow | None = None,
+    subject: str = "",
+) -> Conversation:
+    if channel not in Channel.values:
+        raise ValidationError(f"Unknown channel {channel!r}: use 'messenger' or 'email'.")
+    if origin not in Origin.values:
+        raise ValidationError(
+            f"Unknown origin {origin!r}: use 'customer', 'direct_outbound', 'workflow' or 'api'."
+        )
+    people = list(dict.fromkeys(contacts or ()))
+    if not people:
+        raise ValidationError("A conversation needs at least one contact.")
+    if any(not isinstance(c, Contact) or c.pk is None for c in people):
+        raise ValidationError("Contacts must be saved Contact records.")
+    _require_body(body)
+    subject = (subject or "").strip()
+    if len(subject) > 255:
+        raise ValidationError("The subject is longer than 255 characters.")
+
+    if origin == Origin.CUSTOMER:
+        if not isinstance(started_by, Contact) or started_by not in people:
+            raise ValidationError(
+                "A customer conversation is started by one of its contacts (started_by)."
+            )
+    elif origin == Origin.DIRECT_OUTBOUND:
+        if not isinstance(started_by, Teammate) or started_by.pk is None:
+            raise ValidationError("A direct outbound conversation is started by a teammate.")
+    elif started_by is not None:
+        raise ValidationError(
+            f"A conversation started by {Origin(origin).label.lower()} has no started_by: "
+            "its first part is a bot message."
+        )
+    if origin == Origin.WORKFLOW and workflow is None:
+        raise ValidationError("A workflow conversation names the workflow that started it.")
+    if origin != Origin.WORKFLOW and workflow is not None:
+        raise ValidationError("Only a conversation started by a workflow names a workflow.")
+
+    now = clock.now()
+    conversation = Conversation.objects.create(
+        subject=subject,
+        channel=channel,
+        origin=origin,
+        state=State.OPEN,
+        workflow=workflow,
+        started_by_teammate=started_by if origin == Origin.DIRECT_OUTBOUND else None,
+        contact_count=len(people),
+        created_at=now,
+        updated_at=now,
+    )
+    conversation.contacts.add(*people)
+    if started_by is None:
+        Part.objects.create(
+            conversation=conversation, kind=Part.Kind.BOT, body=body, created_at=now
+        )
+    else:
+        _add_reply(conversation, started_by, body, now)
+        conversation.save()
+    return conversation
+
+
+@transaction.atomic
+def conversation_reply(
+    *, conversation: Conversation, author: Teammate | Contact, body: str
+) -> Part:
+    """A reply visible to the customer. A contact's reply reopens a snoozed or closed
+    conversation at once (Z3); a teammate reopens a closed one before replying."""
+    _require_body(body)
+    if not isinstance(author, Teammate | Contact) or author.pk is None:
+        raise ValidationError("A reply is written by a teammate or a contact.")
+    locked = _locked(conversation)
+    now = clock.now()
+    if isinstance(author, Contact):
+        if not locked.contacts.filter(pk=author.pk).exists():
+            raise ValidationError(f"{author} is not part of this conversation.")
+        if locked.state != State.OPEN:
+            _event(locked, Part.Event.REOPENED, at=now, by=author)
+            locked.state = State.OPEN
+            locked.snoozed_until = None
+    elif locked.state == State.CLOSED:
+        raise ValidationError("This conversation is closed: reopen it before replying.")
+    part = _add_reply(locked, author, body, now)
+    locked.save()
+    _copy_state(conversation, locked)
+    return part
+
+
+@transaction.atomic
+def conversation_note(*, conversation: Conversation, author: Teammate, body: str) -> Part:
+    """An internal note: teammates only, never seen by the customer, never counted (E3)."""
+    _require_teammate(author, "write an internal note")
+    _require_body(body)
+    locked = _locked(conversation)
+    now = clock.now()
+    part = Part.objects.create(
+        conversation=locked, kind=Part.Kind.NOTE, author_teammate=author, body=body, created_at=now
+    )
+    locked.updated_at = now
+    locked.save(update_fields=["updated_at"])
+    _copy_state(conversation, locked)
+    return part
+
+
+@transaction.atomic
+def conversation_bot_message(*, conversation: Conversation, body: str) -> Part:
+    """A message by the bot: visible, but not a reply (E3 does not count it)."""
+    _require_body(body)
+    locked = _locked(conversation)
+    now = clock.now()
+    part = Part.objects.create(conversation=locked, kind=Part.Kind.BOT, body=body, created_at=now)
+    locked.updated_at = now
+    locked.save(update_fields=["updated_at"])
+    _copy_state(conversation, locked)
+    return part
+
+
+@transaction.atomic
+def conversation_snooze(*, conversation: Conversation, by: Teammate, until: datetime) -> None:
+    """Z1: set an open conversation aside until `until`. It is not closed (E7)."""
+    _require_teammate(by, "snooze a conversation")
+    if not isinstance(until, datetime) or until.tzinfo is None:
+        raise ValidationError("Snooze until a date and time with a time zone.")
+    locked = _locked(conversation)
+    now = clock.now()
+    if locked.state == State.CLOSED:
+        raise ValidationError("This conversation is closed: reopen it before snoozing.")
+    if until <= now:
+        raise ValidationError("The snooze time is in the past: choose a time to come.")
+    locked.state = State.SNOOZED
+    locked.snoozed_until = until
+    locked.updated_at = now
+    locked.save()
+    _event(locked, Part.Event.SNOOZED, at=now, by=by, body=f"until {until.isoformat()}")
+    _copy_state(conversation, locked)
+
+
+@transaction.atomic
+def conversation_reopen(*, conversation: Conversation, by: Teammate | Contact) -> None:
+    if not isinstance(by, Teammate | Contact) or by.pk is None:
+        raise ValidationError("A conversation is reopened by a teammate or a contact.")
+    locked = _locked(conversation)
+    if locked.state == State.OPEN:
+        raise ValidationError("This conversation is already open.")
+    now = clock.now()
+    locked.state = State.OPEN
+    locked.snoozed_until = None
+    locked.updated_at = now
+    locked.save()
+    _event(locked, Part.Event.REOPENED, at=now, by=by)
+    _copy_state(conversation, locked)
+
+
+@transaction.atomic
+def conversation_close(
+    *, conversation: Conversation, by: Teammate, quiet: bool = False
+) -> ConversationClose:
+    """Close the conversation and keep the facts of this close; `conversation_closed` is sent
+    once the transaction commits. A quiet close (E8) is recorded as such. The number of
+    queries does not depend on the length of the thread."""
+    _require_teammate(by, "close a conversation")
+    locked = _locked(conversation)
+    if locked.state == State.CLOSED:
+        raise ValidationError("This conversation is already closed.")
+    now = clock.now()
+    roles = list(locked.contacts.values_list("role", flat=True)[:2])
+    close = ConversationClose.objects.create(
+        conversation=locked,
+        closed_by=by,
+        closed_at=now,
+        quiet=bool(quiet),
+        reply_characters=locked.reply_characters,
+        last_reply_at=locked.last_reply_at,
+        teammate_replied=locked.teammate_reply_count > 0,
+        last_teammate_replier_id=locked.last_teammate_replier_id,
+        contact_count=locked.contact_count,
+        contact_role=roles[0] if len(roles) == 1 else "",
+    )
+    locked.state = State.CLOSED
+    locked.snoozed_until = None
+    locked.closed_at = now
+    locked.updated_at = now
+    locked.save()
+    _event(locked, Part.Event.CLOSED_QUIETLY if quiet else Part.Event.CLOSED, at=now, by=by)
+    _copy_state(conversation, locked)
+    transaction.on_commit(
+        partial(
+            conversation_closed.send,
+            sender=Conversation,
+            conversation=locked,
+            close=close,
+            quiet=bool(quiet),
+        )
+    )
+    return close
+
+
+def conversations_wake_due(*, now: datetime | None = None) -> int:
+    """Z2: reopen every snoozed conversation whose time has come and remind its assignee.
+    Run every minute by a schedule; several workers may run it at once (rows are skipped
+    when another worker holds them). Returns how many conversations woke."""
+    now = now or clock.now()
+    woken = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Conversation.objects.select_for_update(skip_locked=True)
+                .filter(state=State.SNOOZED, snoozed_until__lte=now)
+                .order_by("snoozed_until")[:WAKE_BATCH]
+            )
+            for conversation in due:
+                conversation.state = State.OPEN
+                conversation.snoozed_until = None
+                conversation.updated_at = now
+                conversation.save(update_fields=["state", "snoozed_until", "updated_at"])
+                _event(conversation, Part.Event.WOKE, at=now)
+                if conversation.assignee_id:
+                    transaction.on_commit(
+                        partial(
+                            async_task,
+                            "conversations.tasks.snooze_reminder_send",
+                            conversation.pk,
+                            task_name=f"snooze-reminder-{conversation.pk}-{now:%Y%m%d%H%M%S}",
+                        )
+                    )
+        woken += len(due)
+        if len(due) < WAKE_BATCH:
+            return woken

@@ -1,0 +1,24 @@
+"""Settings for the test suite: the real settings, with the queue run in-process."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghij")
+
+from csat_project.settings import *  # noqa: E402,F403
+from csat_project.settings import Q_CLUSTER  # noqa: E402
+
+DEBUG = False
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+SITE_URL = "http://testserver"
+
+# django-q2 reads Q_CLUSTER once, at import: tasks run in the caller, at once.
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}

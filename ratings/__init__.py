@@ -1,0 +1,1 @@
+"""Rating requests, ratings and their rules: built in the rating-spine issue."""

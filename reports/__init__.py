@@ -1,0 +1,1 @@
+"""Report pages for managers: built in the reports issue."""
