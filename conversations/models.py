@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from conversations import clock
+
 
 class Teammate(models.Model):
     """A support agent: the profile of a staff user who works in the admin inbox."""
@@ -18,7 +20,7 @@ class Teammate(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="teammate"
     )
     name = models.CharField(max_length=150)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["name"]
@@ -41,7 +43,7 @@ class Contact(models.Model):
     role = models.CharField(max_length=8, choices=Role.choices)
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(max_length=254, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["name", "email"]
@@ -55,20 +57,22 @@ class Workflow(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     rating_window_hours = models.PositiveIntegerField(
+        "Hours to rate (replaces the rating settings)",
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
-        help_text="Hours after the close during which a first rating is accepted. "
-        "Empty: the rating settings decide (W2).",
+        help_text="Hours after the close during which this workflow's conversations accept a "
+        "first rating (W1). Empty: the rating settings apply (W2).",
     )
     change_window_hours = models.PositiveIntegerField(
+        "Hours to change a rating (replaces the rating settings)",
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
-        help_text="Hours after the close during which a rating may be changed. "
-        "Empty: the rating settings decide (W2).",
+        help_text="Hours after the close during which a rating of this workflow's conversations "
+        "may be changed (W1). Empty: the rating settings apply (W2).",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["name"]

@@ -169,11 +169,12 @@ def conversation_start(
         raise ValidationError(
             f"Unknown origin {origin!r}: use 'customer', 'direct_outbound', 'workflow' or 'api'."
         )
-    people = list(dict.fromkeys(contacts or ()))
+    people = list(contacts or ())
     if not people:
         raise ValidationError("A conversation needs at least one contact.")
     if any(not isinstance(c, Contact) or c.pk is None for c in people):
         raise ValidationError("Contacts must be saved Contact records.")
+    people = list(dict.fromkeys(people))
     _require_body(body)
     subject = (subject or "").strip()
     if len(subject) > 255:
@@ -269,6 +270,23 @@ def conversation_bot_message(*, conversation: Conversation, body: str) -> Part:
     locked = _locked(conversation)
     now = clock.now()
     part = Part.objects.create(conversation=locked, kind=Part.Kind.BOT, body=body, created_at=now)
+    locked.updated_at = now
+    locked.save(update_fields=["updated_at"])
+    _copy_state(conversation, locked)
+    return part
+
+
+@transaction.atomic
+def conversation_event(
+    *, conversation: Conversation, event: str, body: str = "", by: Teammate | Contact | None = None
+) -> Part:
+    """Record something that happened in the thread (a rating requested or given, say) without
+    changing the conversation's state. Events are not replies (E3 does not count them)."""
+    if event not in Part.Event.values:
+        raise ValidationError(f"Unknown event {event!r}.")
+    locked = _locked(conversation)
+    now = clock.now()
+    part = _event(locked, event, at=now, by=by, body=body)
     locked.updated_at = now
     locked.save(update_fields=["updated_at"])
     _copy_state(conversation, locked)

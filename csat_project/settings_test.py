@@ -22,3 +22,4 @@ SITE_URL = "http://testserver"
 
 # django-q2 reads Q_CLUSTER once, at import: tasks run in the caller, at once.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests

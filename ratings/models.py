@@ -1,0 +1,252 @@
+"""Rating settings, installed Messenger apps, rating requests, decisions, ratings and history."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from conversations.models import Channel, Contact, Conversation, ConversationClose, Teammate
+
+DEFAULT_QUESTION = "How would you rate the help you got from our team?"
+DEFAULT_LOW_RATING_REASONS = "\n".join(
+    [
+        "Slow to answer",
+        "Problem not solved",
+        "Answer was unclear",
+        "Unfriendly tone",
+        "Had to repeat myself",
+    ]
+)
+
+
+class MessengerApp(models.Model):
+    """An installed Messenger app that can replace the standard survey (D3)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    card_url = models.URLField(
+        help_text="Address of the app's card, shown in the Messenger in place of the survey."
+    )
+    installed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "installed Messenger app"
+
+    def __str__(self):
+        return self.name
+
+
+class RatingSettings(models.Model):
+    """The one set of rating settings of the installation (use `RatingSettings.load()`)."""
+
+    ask_users = models.BooleanField(
+        "For users",
+        default=True,
+        help_text="Ask for a conversation rating when a user's conversation is closed.",
+    )
+    ask_leads = models.BooleanField(
+        "For leads",
+        default=True,
+        help_text="Ask for a conversation rating when a lead's conversation is closed.",
+    )
+    send_direct_outbound = models.BooleanField(
+        "Sending for direct outbound conversations",
+        default=True,
+        help_text="Conversations a teammate started from the inbox.",
+    )
+    send_outbound_api_workflows = models.BooleanField(
+        "Sending rating requests for outbound conversations started via the API or Workflows",
+        default=False,
+        help_text="A teammate must still have replied in the conversation.",
+    )
+    prevent_rating_after = models.BooleanField(
+        "Prevent customers from rating after a given period of time", default=False
+    )
+    rating_window_hours = models.PositiveIntegerField(
+        "Hours to rate",
+        default=72,
+        validators=[MinValueValidator(1)],
+        help_text="Counted from the close. A workflow's own limit replaces it.",
+    )
+    prevent_change_after = models.BooleanField(
+        "Prevent customers from changing their rating after a given period of time",
+        default=False,
+    )
+    change_window_hours = models.PositiveIntegerField(
+        "Hours to change a rating",
+        default=24,
+        validators=[MinValueValidator(1)],
+        help_text="Counted from the close. On its own it never blocks a first rating.",
+    )
+    rating_app = models.ForeignKey(
+        MessengerApp,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name="Rating app",
+        help_text="Sent in the Messenger instead of the standard survey. "
+        "Email conversations still get the email survey.",
+    )
+    happiness_target = models.PositiveSmallIntegerField(
+        "Happiness target (%)",
+        default=80,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    survey_question = models.CharField(max_length=200, default=DEFAULT_QUESTION)
+    low_rating_reasons = models.TextField(
+        "Reasons for a low rating",
+        default=DEFAULT_LOW_RATING_REASONS,
+        blank=True,
+        help_text="One per line; offered after a terrible or bad rating.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "rating settings"
+        verbose_name_plural = "rating settings"
+
+    def __str__(self):
+        return "Rating settings"
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "RatingSettings":
+        settings, _ = cls.objects.get_or_create(pk=1)
+        return settings
+
+    @property
+    def reasons(self) -> list[str]:
+        return [line.strip() for line in self.low_rating_reasons.splitlines() if line.strip()]
+
+
+class RatingRequest(models.Model):
+    """The survey sent for a conversation: at most one per conversation (E6, D4)."""
+
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="rating_request"
+    )
+    close = models.OneToOneField(
+        ConversationClose, on_delete=models.CASCADE, related_name="rating_request"
+    )
+    teammate = models.ForeignKey(
+        Teammate, null=True, on_delete=models.SET_NULL, related_name="rating_requests"
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="rating_requests")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    app = models.ForeignKey(MessengerApp, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivery_attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["created_at"], name="request_created_idx"),
+            models.Index(fields=["teammate", "created_at"], name="request_teammate_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"Rating request for #{self.conversation_id}"
+
+
+class RatingDecision(models.Model):
+    """What one close decided: a request sent, or a skip with the rule that stopped it (D5)."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", "Request sent"
+        SKIPPED = "skipped", "Skipped"
+
+    close = models.OneToOneField(
+        ConversationClose, on_delete=models.CASCADE, related_name="decision"
+    )
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="rating_decisions"
+    )
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    rule = models.CharField(max_length=10, blank=True)
+    request = models.ForeignKey(RatingRequest, null=True, blank=True, on_delete=models.CASCADE)
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at"]
+
+    def __str__(self):
+        return f"{self.get_outcome_display()} {self.rule}".strip()
+
+
+class Rating(models.Model):
+    """The customer's current answer to a request. Reports read this; the history is kept
+    in `RatingEvent` (A8)."""
+
+    class Value(models.IntegerChoices):
+        AMAZING = 5, "Amazing"
+        GREAT = 4, "Great"
+        OK = 3, "OK"
+        BAD = 2, "Bad"
+        TERRIBLE = 1, "Terrible"
+
+    request = models.OneToOneField(RatingRequest, on_delete=models.CASCADE, related_name="rating")
+    # Copied from the request so that reports group and filter without a join.
+    teammate = models.ForeignKey(
+        Teammate, null=True, on_delete=models.SET_NULL, related_name="ratings"
+    )
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="rating"
+    )
+    value = models.PositiveSmallIntegerField(
+        choices=Value.choices, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+    rated_at = models.DateTimeField()
+    changed_at = models.DateTimeField()
+    commented_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-rated_at"]
+        indexes = [
+            models.Index(fields=["rated_at"], name="rating_rated_idx"),
+            models.Index(fields=["teammate", "rated_at"], name="rating_teammate_rated_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(value__gte=1, value__lte=5), name="rating_value_1_to_5"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_value_display()} for #{self.conversation_id}"
+
+
+class RatingEvent(models.Model):
+    """A8: every accepted rating, change and comment, never updated or deleted."""
+
+    class Kind(models.TextChoices):
+        RATED = "rated", "Rated"
+        CHANGED = "changed", "Changed"
+        COMMENTED = "commented", "Commented"
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="history")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    value = models.PositiveSmallIntegerField(choices=Rating.Value.choices)
+    comment = models.TextField(blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.value} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Rating history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Rating history is append-only.")

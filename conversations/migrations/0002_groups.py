@@ -5,6 +5,7 @@ from django.db import migrations
 
 TEAMMATE_PERMISSIONS = [
     ("conversations", "view_conversation"),
+    ("conversations", "add_conversation"),
     ("conversations", "change_conversation"),
     ("conversations", "view_part"),
     ("conversations", "view_conversationclose"),

@@ -1,0 +1,171 @@
+"""Demo data made through the services: `manage.py seed_demo [--conversations N] [--if-empty]
+[--seed S]`. The data-making lives in `conversations.demo`; this prints."""
+
+import logging
+import secrets
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from conversations import demo
+from conversations.models import Channel, Conversation, Origin, State
+from conversations.services import TEAMMATES_GROUP
+
+# Below this many conversations the run is too short for a progress bar.
+PROGRESS_FROM = 50
+
+
+class Progress:
+    """A bar redrawn in place (at most 20 times a second) on a terminal; elsewhere a line at
+    every tenth."""
+
+    WIDTH = 30
+
+    def __init__(self, out, *, enabled: bool):
+        self.out = out
+        self.enabled = enabled
+        self.tty = out.isatty()
+        self.drawn_at = 0.0
+        self.tenth = -1
+        self.drew = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < PROGRESS_FROM:
+            return
+        if self.tty:
+            now = time.monotonic()
+            if done < total and now - self.drawn_at < 0.05:
+                return
+            self.drawn_at = now
+            filled = self.WIDTH * done // total
+            bar = "#" * filled + "." * (self.WIDTH - filled)
+            self._write(f"\r[{bar}] {done}/{total} {100 * done // total:3d}%")
+        else:
+            tenth = 10 * done // total
+            if tenth == self.tenth:
+                return
+            self.tenth = tenth
+            self._write(f"{done}/{total} conversations ({10 * tenth}%)\n")
+        self.drew = True
+
+    def finish(self) -> None:
+        if self.drew and self.tty:
+            self._write("\n")
+
+    def _write(self, text: str) -> None:
+        self.out.write(text, style_func=str, ending="")
+        self.out.flush()
+
+
+def _counts(counter, choices) -> str:
+    return ", ".join(f"{label.lower()} {counter.get(value, 0)}" for value, label in choices)
+
+
+class Command(BaseCommand):
+    help = (
+        "Make demo data through the services: teammates with logins, contacts, workflows and "
+        "conversations over the last 90 days in every state, on both channels, from every origin."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--conversations",
+            type=int,
+            default=200,
+            metavar="N",
+            help="how many conversations to make (default 200)",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing when there is any conversation already",
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            metavar="S",
+            help="random seed: the same seed makes the same conversations (default: a new one, "
+            "printed)",
+        )
+
+    def handle(self, *args, conversations, if_empty, seed, verbosity, **options):
+        if conversations < 0:
+            raise CommandError("--conversations must be 0 or more.")
+        if if_empty and Conversation.objects.exists():
+            self.stdout.write("Demo data skipped: there are conversations already (--if-empty).")
+            return
+        if seed is None:
+            seed = secrets.randbelow(1_000_000)
+        password = secrets.token_urlsafe(12)  # one per run, printed once, never stored in code
+
+        progress = Progress(self.stderr, enabled=verbosity > 0)
+        # Each close queues its rating decision; django-q logs every one at INFO level, which
+        # would bury the progress bar. Shown again with -v 2.
+        queue_log = logging.getLogger("django-q")
+        level = queue_log.level
+        if verbosity < 2:
+            queue_log.setLevel(logging.WARNING)
+        try:
+            report = demo.seed(
+                conversations=conversations, seed=seed, password=password, progress=progress
+            )
+        finally:
+            queue_log.setLevel(level)
+            progress.finish()
+        self._summary(report, password)
+
+    def _summary(self, report, password):
+        write = self.stdout.write
+        made = len(report.conversations)
+        rate = made / report.seconds_conversations if report.seconds_conversations else 0
+        f = report.figures
+        write(
+            self.style.SUCCESS(
+                f"Demo data: {made} conversations in {report.seconds:.1f} s "
+                f"({report.seconds_conversations:.1f} s for the conversations, {rate:.0f}/s), "
+                f"seed {report.seed}"
+            )
+        )
+        write(f"  state:    {_counts(report.counts('state'), State.choices)}")
+        write(f"  channel:  {_counts(report.counts('channel'), Channel.choices)}")
+        write(f"  origin:   {_counts(report.counts('origin'), Origin.choices)}")
+        parts = f["parts"]
+        write(
+            f"  parts:    {sum(parts.values())} ({parts.get('reply', 0)} replies, "
+            f"{parts.get('note', 0)} notes, {parts.get('bot', 0)} bot messages, "
+            f"{parts.get('event', 0)} events)"
+        )
+        write(
+            f"  closes:   {f['closes']} ({f['quiet_closes']} quiet, {f['late_closes']} more "
+            f"than 7 days after the last reply)"
+        )
+        write(
+            f"  group conversations: {f['groups']}; with 250 visible characters or fewer: "
+            f"{f['short']}"
+        )
+        cast = report.cast
+        leads = sum(1 for c in cast.contacts if c.role == "lead")
+        write(
+            f"  contacts: {len(cast.contacts)}, of which leads: {leads}, new: {cast.new_contacts}"
+        )
+        write(f"  workflows: {', '.join(w.name for w, _ in cast.workflows)}")
+        new = {t.pk for t in cast.new_teammates}
+        write(f'Teammate logins (staff, group "{TEAMMATES_GROUP}"), at /admin/:')
+        for teammate in cast.teammates:
+            mark = "" if teammate.pk in new or not new else "  (existed: password unchanged)"
+            write(f"  {teammate.user.username:<16} {teammate.name}{mark}")
+        for username in cast.skipped_usernames:
+            write(f"  {username:<16} skipped: a user who is not a teammate has this username")
+        if new:
+            write(
+                self.style.WARNING(
+                    f"  password for the new logins: {password}  (shown once; "
+                    "`manage.py changepassword USERNAME` sets another)"
+                )
+            )
+        else:
+            write(
+                "  (they existed already and keep their passwords; "
+                "`manage.py changepassword USERNAME` sets one)"
+            )

@@ -1,0 +1,158 @@
+"""The rating rules as pure functions over plain values: no database, no clock.
+
+`eligibility` decides whether a close sends a rating request (DESIGN.md E1–E8);
+`answer_refusal` decides whether a customer's rating, change or comment is refused (A3–A6);
+`effective_windows` picks the hour limits that apply to a conversation (W1, W2).
+Each returns None when nothing stands in the way, or the id of the rule that does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+# E3: the replies together must be longer than this many visible characters.
+MIN_REPLY_CHARACTERS = 250
+# E4: a close more than this long after the last reply sends nothing.
+RECENCY = timedelta(days=7)
+
+REASONS = {
+    "E1": "The rating automation is off for this customer's role (users or leads).",
+    "E2": "No teammate took part, or requests are off for conversations of this origin.",
+    "E3": "The replies are too short: 250 visible characters or fewer in all.",
+    "E4": "The conversation was closed more than 7 days after its last reply.",
+    "E5": "It is a group conversation: more than one contact takes part.",
+    "E6": "A rating request was already sent in this conversation.",
+    "E8": "The teammate closed it quietly.",
+    "reopened": "It was reopened before the request went out; the next close decides.",
+    "A3": "A comment was left with this rating, so it can no longer be changed.",
+    "A4": "The time to rate this conversation has passed.",
+    "A5": "The time to change this rating has passed.",
+}
+
+
+@dataclass(frozen=True)
+class Switches:
+    """The admin's settings that E1 and E2 read."""
+
+    for_users: bool
+    for_leads: bool
+    direct_outbound: bool
+    outbound_api_workflows: bool
+
+
+@dataclass(frozen=True)
+class CloseFacts:
+    """A conversation as it was at one close."""
+
+    origin: str  # customer | direct_outbound | workflow | api
+    contact_role: str  # user | lead | "" for a group
+    contact_count: int
+    teammate_replied: bool
+    reply_characters: int
+    last_reply_at: datetime | None
+    closed_at: datetime
+    quiet: bool
+    request_already_sent: bool
+
+
+def eligibility(facts: CloseFacts, switches: Switches) -> str | None:
+    """None when this close sends a rating request, else the first rule that fails.
+
+    The order is E8, E6, E1, E2, E3, E4, E5: a teammate's explicit quiet close and an
+    earlier request are the reasons an admin most needs to see, before the settings and the
+    conversation's content.
+    """
+    if facts.quiet:
+        return "E8"
+    if facts.request_already_sent:
+        return "E6"
+    if facts.contact_role == "user" and not switches.for_users:
+        return "E1"
+    if facts.contact_role == "lead" and not switches.for_leads:
+        return "E1"
+    if not _teammate_participated(facts, switches):
+        return "E2"
+    if facts.reply_characters <= MIN_REPLY_CHARACTERS:
+        return "E3"
+    if facts.last_reply_at is None or facts.closed_at - facts.last_reply_at > RECENCY:
+        return "E4"
+    if facts.contact_count != 1:
+        return "E5"
+    return None
+
+
+def _teammate_participated(facts: CloseFacts, switches: Switches) -> bool:
+    """E2, by origin."""
+    if facts.origin == "customer":
+        return facts.teammate_replied
+    if facts.origin == "direct_outbound":
+        # The teammate who started it wrote its first message: they took part.
+        return switches.direct_outbound
+    return switches.outbound_api_workflows and facts.teammate_replied
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Hours after the close during which a first rating (A4) or a change (A5) is accepted;
+    None when that limit is off."""
+
+    rating_hours: int | None
+    change_hours: int | None
+
+
+def effective_windows(
+    *,
+    prevent_rating: bool,
+    rating_hours: int | None,
+    prevent_change: bool,
+    change_hours: int | None,
+    workflow_rating_hours: int | None = None,
+    workflow_change_hours: int | None = None,
+) -> Windows:
+    """W1: a workflow's own limits replace the settings' for its conversations; W2: otherwise
+    the settings apply (each limit only when its toggle is on)."""
+    return Windows(
+        rating_hours=workflow_rating_hours
+        if workflow_rating_hours is not None
+        else (rating_hours if prevent_rating else None),
+        change_hours=workflow_change_hours
+        if workflow_change_hours is not None
+        else (change_hours if prevent_change else None),
+    )
+
+
+def answer_refusal(
+    *,
+    action: str,
+    closed_at: datetime,
+    now: datetime,
+    windows: Windows,
+    has_rating: bool,
+    has_comment: bool,
+) -> str | None:
+    """None when the customer's `action` ("rate" or "comment") is accepted, else the rule
+    that refuses it. Windows are measured from the close that sent the request.
+
+    - rate, first time: A4 once `rating_hours` have passed.
+    - rate again (a change, A2): A3 once a comment was left; A5 once `change_hours` have
+      passed. A5 never blocks a first rating.
+    - comment: A3 when a comment was already left (one comment closes the rating).
+    """
+    if action == "rate":
+        if not has_rating:
+            if windows.rating_hours is not None and now > closed_at + timedelta(
+                hours=windows.rating_hours
+            ):
+                return "A4"
+            return None
+        if has_comment:
+            return "A3"
+        if windows.change_hours is not None and now > closed_at + timedelta(
+            hours=windows.change_hours
+        ):
+            return "A5"
+        return None
+    if action == "comment":
+        return "A3" if has_comment else None
+    raise ValueError(f"Unknown action {action!r}: use 'rate' or 'comment'.")

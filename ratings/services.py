@@ -1,0 +1,400 @@
+"""Writes of the rating spine: deciding on a close, delivering the survey, taking answers.
+
+`rating_request_send` is the body of the queued task. It may run twice, on two workers at
+once, or again after a failure: the conversation row lock puts runs in order, each close is
+decided once (one `RatingDecision` per close), a conversation gets at most one request
+(a unique constraint), and a request is delivered once (`delivered_at`, under the request's
+row lock). A mail failure is recorded and raised, so the queue tries again; the sweep
+(`rating_decisions_sweep`, every minute) picks up whatever a lost task left behind (D5).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django_q.tasks import async_task
+
+from conversations import clock
+from conversations.models import Conversation, ConversationClose, Part, State
+from conversations.services import conversation_event
+from ratings import delivery
+from ratings.models import Rating, RatingDecision, RatingEvent, RatingRequest, RatingSettings
+from ratings.rules import (
+    REASONS,
+    CloseFacts,
+    Switches,
+    answer_refusal,
+    effective_windows,
+    eligibility,
+)
+from ratings.tokens import BadToken, rating_token_read
+
+logger = logging.getLogger(__name__)
+
+SEND_TASK = "ratings.services.rating_request_send"
+# D5: a close still undecided this long after it happened was lost on the way.
+SWEEP_GRACE = timedelta(minutes=2)
+# A survey that could not be delivered for this long is given up.
+DELIVERY_GIVE_UP = timedelta(days=7)
+MAX_COMMENT_LENGTH = 5000
+
+
+class RatingLinkInvalid(ValidationError):
+    """A9: a tampered, unknown or cross-conversation link."""
+
+    def __init__(self, message="This rating link is not valid."):
+        super().__init__(message, code="invalid_link")
+
+
+class RatingRefused(ValidationError):
+    """A3–A6: the rule named by `rule` refuses the answer (A7 tells the customer)."""
+
+    def __init__(self, rule: str):
+        self.rule = rule
+        super().__init__(REASONS[rule], code=rule)
+
+
+class DeliveryFailed(Exception):
+    """The survey could not be handed to the mail server; the queue will try again."""
+
+
+# --- enqueueing ---------------------------------------------------------------------------------
+
+
+def rating_request_enqueue(*, conversation_id: int) -> None:
+    """Queue the decision for a conversation's closes; called once the close is committed."""
+    async_task(SEND_TASK, conversation_id=conversation_id, task_name=f"rate-{conversation_id}")
+
+
+def rating_decisions_sweep(*, now: datetime | None = None) -> int:
+    """D5: re-enqueue conversations with a close left undecided, or a survey left undelivered,
+    for longer than the grace period. Undelivered surveys are retried with a growing pause.
+    Returns how many conversations were queued."""
+    now = now or clock.now()
+    stale = now - SWEEP_GRACE
+    undecided = ConversationClose.objects.filter(
+        decision__isnull=True, closed_at__lte=stale
+    ).values_list("conversation_id", flat=True)
+    undelivered = RatingRequest.objects.filter(
+        delivered_at__isnull=True,
+        created_at__lte=stale,
+        created_at__gte=now - DELIVERY_GIVE_UP,
+    ).filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=stale))
+    due_requests = [
+        conversation_id
+        for conversation_id, attempts, last_attempt in undelivered.values_list(
+            "conversation_id", "delivery_attempts", "last_attempt_at"
+        )
+        if last_attempt is None or now - last_attempt >= _retry_pause(attempts)
+    ]
+    conversation_ids = sorted(set(undecided) | set(due_requests))
+    for conversation_id in conversation_ids:
+        rating_request_enqueue(conversation_id=conversation_id)
+    return len(conversation_ids)
+
+
+def _retry_pause(attempts: int) -> timedelta:
+    """2, 4, 8 … minutes between delivery attempts, at most an hour."""
+    return min(timedelta(minutes=2 ** max(attempts, 1)), timedelta(hours=1))
+
+
+# --- deciding and delivering ----------------------------------------------------------------------
+
+
+def rating_request_send(*, conversation_id: int) -> str:
+    """The queued task (D4, D5): decide every undecided close of the conversation, then deliver
+    its request if it has one not yet delivered. Safe to run any number of times."""
+    request_id = _decide(conversation_id)
+    if request_id is None:
+        return "nothing to deliver"
+    return _deliver(request_id)
+
+
+@transaction.atomic
+def _decide(conversation_id: int) -> int | None:
+    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+    if conversation is None:
+        return None
+    closes = list(conversation.closes.filter(decision__isnull=True).order_by("closed_at", "id"))
+    if closes:
+        latest_close_id = (
+            conversation.closes.order_by("-closed_at", "-id").values_list("id", flat=True).first()
+        )
+        request = RatingRequest.objects.filter(conversation=conversation).first()
+        settings = RatingSettings.load()
+        for close in closes:
+            if close.pk != latest_close_id or conversation.state != State.CLOSED:
+                _record(close, rule="reopened")
+                continue
+            rule = eligibility(_facts(conversation, close, request), _switches(settings))
+            if rule is not None:
+                _record(close, rule=rule)
+                continue
+            request = _create_request(conversation, close, settings)
+            _record(close, request=request)
+    pending = RatingRequest.objects.filter(
+        conversation_id=conversation_id, delivered_at__isnull=True
+    ).values_list("pk", flat=True)
+    return pending.first()
+
+
+def _facts(
+    conversation: Conversation, close: ConversationClose, request: RatingRequest | None
+) -> CloseFacts:
+    return CloseFacts(
+        origin=conversation.origin,
+        contact_role=close.contact_role,
+        contact_count=close.contact_count,
+        teammate_replied=close.teammate_replied,
+        reply_characters=close.reply_characters,
+        last_reply_at=close.last_reply_at,
+        closed_at=close.closed_at,
+        quiet=close.quiet,
+        request_already_sent=request is not None,
+    )
+
+
+def _switches(settings: RatingSettings) -> Switches:
+    return Switches(
+        for_users=settings.ask_users,
+        for_leads=settings.ask_leads,
+        direct_outbound=settings.send_direct_outbound,
+        outbound_api_workflows=settings.send_outbound_api_workflows,
+    )
+
+
+def _record(close: ConversationClose, *, rule: str = "", request: RatingRequest | None = None):
+    RatingDecision.objects.create(
+        close=close,
+        conversation_id=close.conversation_id,
+        outcome=RatingDecision.Outcome.SENT if request else RatingDecision.Outcome.SKIPPED,
+        rule=rule,
+        request=request,
+        decided_at=clock.now(),
+    )
+
+
+def _create_request(
+    conversation: Conversation, close: ConversationClose, settings: RatingSettings
+) -> RatingRequest:
+    """D2: the rating belongs to the last teammate who replied before the close. D3: a rating
+    app replaces the survey in the Messenger only."""
+    contact = conversation.contacts.get()
+    app = settings.rating_app if conversation.channel == "messenger" else None
+    try:
+        with transaction.atomic():
+            return RatingRequest.objects.create(
+                conversation=conversation,
+                close=close,
+                teammate_id=close.last_teammate_replier_id,
+                contact=contact,
+                channel=conversation.channel,
+                app=app,
+                created_at=clock.now(),
+            )
+    except IntegrityError:
+        # Another worker got here first (only possible without row locks, as on SQLite).
+        raise ValidationError("A rating request already exists for this conversation.") from None
+
+
+def _deliver(request_id: int) -> str:
+    """Hand the survey over once. The request row stays locked while it is sent, so a second
+    worker waits and then finds it delivered."""
+    failure = None
+    with transaction.atomic():
+        request = (
+            RatingRequest.objects.select_for_update(of=("self",))
+            .select_related("conversation", "contact", "teammate", "app")
+            .get(pk=request_id)
+        )
+        if request.delivered_at is not None:
+            return "already delivered"
+        now = clock.now()
+        request.delivery_attempts += 1
+        request.last_attempt_at = now
+        try:
+            with transaction.atomic():
+                summary = delivery.deliver(request)
+        except Exception as error:  # noqa: BLE001 - any failure is recorded, then retried
+            failure = error
+            request.last_error = f"{type(error).__name__}: {error}"[:2000]
+        else:
+            request.delivered_at = now
+            request.last_error = ""
+        request.save(
+            update_fields=["delivery_attempts", "last_attempt_at", "delivered_at", "last_error"]
+        )
+    if failure is not None:
+        logger.warning(
+            "Survey for conversation %s not delivered: %s", request.conversation_id, failure
+        )
+        raise DeliveryFailed(request.last_error) from failure
+    return summary
+
+
+# --- the customer's answers ---------------------------------------------------------------------
+
+
+def _request_for(token: str) -> RatingRequest:
+    """A9: the request a link names, locked; refused when the link was altered or names
+    another conversation than the request's."""
+    try:
+        link = rating_token_read(token)
+    except BadToken:
+        raise RatingLinkInvalid() from None
+    request = (
+        RatingRequest.objects.select_for_update(of=("self",))
+        .select_related("close", "conversation__workflow")
+        .filter(pk=link.request_id)
+        .first()
+    )
+    if request is None or request.conversation_id != link.conversation_id:
+        raise RatingLinkInvalid()
+    return request
+
+
+def rating_windows(request: RatingRequest, settings: RatingSettings):
+    """A4–A6 with W1/W2: the hour limits for this request's conversation."""
+    workflow = request.conversation.workflow
+    return effective_windows(
+        prevent_rating=settings.prevent_rating_after,
+        rating_hours=settings.rating_window_hours,
+        prevent_change=settings.prevent_change_after,
+        change_hours=settings.change_window_hours,
+        workflow_rating_hours=workflow.rating_window_hours if workflow else None,
+        workflow_change_hours=workflow.change_window_hours if workflow else None,
+    )
+
+
+def _clean_value(value) -> int:
+    """A whole number 1–5, or its digits as text (from a form): 4.5 or True is no reaction."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        value = 0
+    if value not in Rating.Value.values:
+        raise ValidationError("Choose one of the five reactions (1 to 5).", code="invalid_value")
+    return value
+
+
+@transaction.atomic
+def rating_submit(*, token: str, value: int) -> Rating:
+    """A1: record the reaction; A2: change it; A4, A5, A6: within the hours since the close;
+    A3: not after a comment. A refusal raises `RatingRefused` and writes nothing."""
+    value = _clean_value(value)
+    request = _request_for(token)
+    rating = Rating.objects.filter(request=request).first()
+    now = clock.now()
+    rule = answer_refusal(
+        action="rate",
+        closed_at=request.close.closed_at,
+        now=now,
+        windows=rating_windows(request, RatingSettings.load()),
+        has_rating=rating is not None,
+        has_comment=rating is not None and rating.commented_at is not None,
+    )
+    if rule:
+        raise RatingRefused(rule)
+    if rating is None:
+        rating = Rating.objects.create(
+            request=request,
+            teammate_id=request.teammate_id,
+            conversation_id=request.conversation_id,
+            value=value,
+            rated_at=now,
+            changed_at=now,
+        )
+        _history(rating, RatingEvent.Kind.RATED, now)
+    elif rating.value != value:
+        rating.value = value
+        rating.changed_at = now
+        rating.save(update_fields=["value", "changed_at"])
+        _history(rating, RatingEvent.Kind.CHANGED, now)
+    else:
+        return rating  # the same reaction again: nothing changes
+    conversation_event(
+        conversation=request.conversation,
+        event=Part.Event.RATED,
+        body=f"{Rating.Value(value).label} ({value}/5)",
+        by=request.contact,
+    )
+    return rating
+
+
+@transaction.atomic
+def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> Rating:
+    """A1: an optional comment, with the admin's low-rating reasons after terrible or bad.
+    A3: one comment, after which the rating is final."""
+    comment = (comment or "").strip()
+    reasons = list(dict.fromkeys(r.strip() for r in (reasons or ()) if r and r.strip()))
+    if not comment and not reasons:
+        raise ValidationError("Write a comment or tick a reason.", code="empty")
+    if len(comment) > MAX_COMMENT_LENGTH:
+        raise ValidationError(
+            f"The comment is longer than {MAX_COMMENT_LENGTH} characters.", code="too_long"
+        )
+    request = _request_for(token)
+    rating = Rating.objects.filter(request=request).first()
+    if rating is None:
+        raise ValidationError("Choose a reaction before leaving a comment.", code="no_rating")
+    settings = RatingSettings.load()
+    if reasons:
+        if rating.value > Rating.Value.BAD:
+            raise ValidationError(
+                "Reasons are offered only after a terrible or bad rating.", code="reasons"
+            )
+        unknown = [r for r in reasons if r not in settings.reasons]
+        if unknown:
+            raise ValidationError(f"Unknown reason: {unknown[0]}.", code="reasons")
+    now = clock.now()
+    rule = answer_refusal(
+        action="comment",
+        closed_at=request.close.closed_at,
+        now=now,
+        windows=rating_windows(request, settings),
+        has_rating=True,
+        has_comment=rating.commented_at is not None,
+    )
+    if rule:
+        raise RatingRefused(rule)
+    rating.comment = comment
+    rating.reasons = reasons
+    rating.commented_at = now
+    rating.save(update_fields=["comment", "reasons", "commented_at"])
+    _history(rating, RatingEvent.Kind.COMMENTED, now)
+    return rating
+
+
+def _history(rating: Rating, kind: str, at: datetime) -> RatingEvent:
+    """A8: the append-only record of what was accepted."""
+    return RatingEvent.objects.create(
+        rating=rating,
+        kind=kind,
+        value=rating.value,
+        comment=rating.comment,
+        reasons=rating.reasons,
+        at=at,
+    )
+
+
+def on_conversation_closed(sender, conversation, close, quiet, **kwargs):
+    """Receiver of `conversation_closed` (sent after commit): queue the decision (D4)."""
+    rating_request_enqueue(conversation_id=conversation.pk)
+
+
+__all__ = [
+    "DeliveryFailed",
+    "RatingLinkInvalid",
+    "RatingRefused",
+    "on_conversation_closed",
+    "rating_comment",
+    "rating_decisions_sweep",
+    "rating_request_enqueue",
+    "rating_request_send",
+    "rating_submit",
+]

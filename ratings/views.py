@@ -1,0 +1,148 @@
+"""The customer's pages: the rating page behind an email link, its comment form, and the
+Messenger view with its rating card. Thin views over ratings.selectors (reads) and
+ratings.services (writes); the rules live there.
+
+A GET never writes (mail scanners open every link). A link never logs anyone in (A9). Every
+response carries `Cache-Control: no-store`, `X-Robots-Tag: noindex` and
+`Referrer-Policy: same-origin`: the signed token in the address is never sent to another site
+or stored. (Not `no-referrer`: under it browsers send `Origin: null` with the page's own form
+posts, and Django's CSRF check rightly refuses those.)
+
+Status codes (A7: whatever is refused is said plainly on the page):
+  200  the page; 303 after an accepted post (POST/redirect/GET, to `?done=…` or `next`)
+  400  bad input: no reaction or not 1–5, an empty or too long comment, an unknown reason
+  403  a time limit refuses it: A4 (first rating too late), A5 (change too late)
+  409  it conflicts with what was recorded: A3 (a comment was left, so the rating is final)
+  404  the link was altered, names no request, or names another conversation (A9)
+"""
+
+from functools import wraps
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ratings import selectors
+from ratings.forms import CommentForm, RateForm
+from ratings.scale import REACTIONS
+from ratings.services import RatingLinkInvalid, RatingRefused, rating_comment, rating_submit
+from ratings.tokens import BadToken
+
+REFUSAL_STATUS = {"A3": 409, "A4": 403, "A5": 403}
+
+
+def customer_page(view):
+    """Headers of every customer page: no referrer to other sites, no cache, no index."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "same-origin"
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        add_never_cache_headers(response)
+        return response
+
+    return wrapper
+
+
+@customer_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def rate(request, token):
+    """GET: the request's state, read only. POST: record or change the reaction (A1, A2)."""
+    if request.method == "POST":
+        return _rate_post(request, token)
+    try:
+        state = selectors.rating_link_state(token=token)
+    except RatingLinkInvalid:
+        return _invalid_link(request)
+    return _rate_page(request, token, state, done=request.GET.get("done", ""))
+
+
+def _rate_post(request, token):
+    form = RateForm(request.POST, host=request.get_host(), secure=request.is_secure())
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.message)
+        rating_submit(token=token, value=form.cleaned_data["value"])
+    except RatingLinkInvalid:
+        return _invalid_link(request)
+    except RatingRefused as refusal:
+        return _refused(request, token, form, refusal.message, REFUSAL_STATUS[refusal.rule])
+    except ValidationError as error:
+        return _refused(request, token, form, " ".join(error.messages), 400)
+    return _done(token, form, "rated")
+
+
+@customer_page
+@require_POST
+def rate_comment(request, token):
+    """POST: the optional comment and low-rating reasons (A1); after it the rating is final
+    (A3)."""
+    form = CommentForm(request.POST, host=request.get_host(), secure=request.is_secure())
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.message)
+        rating_comment(
+            token=token,
+            comment=form.cleaned_data["comment"],
+            reasons=form.cleaned_data["reasons"],
+        )
+    except RatingLinkInvalid:
+        return _invalid_link(request)
+    except RatingRefused as refusal:
+        return _refused(request, token, form, refusal.message, REFUSAL_STATUS[refusal.rule])
+    except ValidationError as error:
+        return _refused(request, token, form, " ".join(error.messages), 400)
+    return _done(token, form, "commented")
+
+
+@customer_page
+@require_GET
+def messenger(request, token):
+    """The contact's conversations with their rating cards (D1, D3), read only; the cards
+    post to the rating page's addresses with `next` pointing back here."""
+    try:
+        page = selectors.messenger_page(token=token)
+    except BadToken:
+        return _invalid_link(request, "This Messenger link is not valid.")
+    return render(request, "ratings/messenger.html", {"page": page, "reactions": REACTIONS})
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _rate_page(request, token, state, *, done="", error="", form=None, status=200):
+    next_url = form.cleaned_data.get("next", "") if form is not None and form.is_bound else ""
+    context = {
+        "state": state,
+        "token": token,
+        "reactions": REACTIONS,
+        "done": done,
+        "error": error,
+        "next": next_url,
+        "comment_form": form if isinstance(form, CommentForm) else None,
+    }
+    return render(request, "ratings/rate.html", context, status=status)
+
+
+def _refused(request, token, form, message, status):
+    """A7: the refusal in words, with the rating as recorded (nothing was written)."""
+    try:
+        state = selectors.rating_link_state(token=token)
+    except RatingLinkInvalid:
+        return _invalid_link(request)
+    return _rate_page(request, token, state, error=message, form=form, status=status)
+
+
+def _done(token, form, done):
+    """POST/redirect/GET: back to the Messenger when it sent us, else to the rating page."""
+    target = form.cleaned_data.get("next")
+    response = redirect(target or f"{reverse('ratings:rate', args=[token])}?done={done}")
+    response.status_code = 303  # See Other: the browser follows with a GET
+    return response
+
+
+def _invalid_link(request, message="This rating link is not valid."):
+    return render(request, "ratings/invalid_link.html", {"message": message}, status=404)

@@ -1,0 +1,159 @@
+"""The production settings, loaded in a fresh process from the environment as a server would."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# Every variable the settings read. The child process gets none of them from this one; each test
+# sets what it depends on explicitly, so that neither the caller's environment nor a `.env` file
+# in the project root (read with overwrite=False: an explicit value wins) can change the outcome.
+SETTINGS_VARIABLES = {
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "SITE_URL",
+    "DATABASE_URL",
+    "CONN_MAX_AGE",
+    "TIME_ZONE",
+    "EMAIL_URL",
+    "DEFAULT_FROM_EMAIL",
+    "REDIS_URL",
+    "Q_WORKERS",
+    "Q_TIMEOUT",
+    "Q_RETRY",
+    "Q_MAX_ATTEMPTS",
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "BEHIND_TLS_PROXY",
+    "LOG_LEVEL",
+    # Not a setting, but the deploy check warns when it is set (browser tests set it).
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
+
+
+@pytest.fixture
+def production_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "csat_project.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(48),  # 64 characters
+            "ALLOWED_HOSTS": "csat.example.com",
+            "CSRF_TRUSTED_ORIGINS": "https://csat.example.com",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+            "SITE_URL": "https://csat.example.com",
+            "EMAIL_URL": "consolemail://",
+            "REDIS_URL": "",
+            "SECURE_SSL_REDIRECT": "true",
+            "SESSION_COOKIE_SECURE": "true",
+            "CSRF_COOKIE_SECURE": "true",
+            "SECURE_HSTS_SECONDS": "31536000",
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+            "SECURE_HSTS_PRELOAD": "true",
+            "BEHIND_TLS_PROXY": "false",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    return env
+
+
+def _run(args, env):
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _q_cluster(env):
+    result = _run(
+        [
+            "-c",
+            "import json, django; django.setup(); from django.conf import settings; "
+            "print(json.dumps(settings.Q_CLUSTER))",
+        ],
+        env,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_production_settings_pass_the_deploy_check(production_env):
+    assert len(production_env["SECRET_KEY"]) == 64
+
+    result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "WARNING" not in output
+    assert "System check identified no issues" in output
+
+
+def test_the_hardening_is_on_by_default_in_production(production_env):
+    """The same check with no SECURE_* variables: the defaults alone are production-ready.
+    A `.env` file is not read here (it could set them), so only the defaults speak."""
+    for name in [n for n in production_env if n.startswith(("SECURE_", "SESSION_", "CSRF_C"))]:
+        del production_env[name]
+    no_dotenv_check = (
+        "import environ; environ.Env.read_env = classmethod(lambda *args, **kwargs: None); "
+        "from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])"
+    )
+
+    result = _run(["-c", no_dotenv_check], production_env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_without_a_secret_key_the_production_settings_refuse_to_load(production_env):
+    production_env["SECRET_KEY"] = ""  # explicit, so a .env file can't supply one
+
+    result = _run(["manage.py", "check"], production_env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_debug_runs_without_a_secret_key(production_env):
+    production_env.update({"SECRET_KEY": "", "DEBUG": "true"})
+
+    result = _run(["manage.py", "check"], production_env)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_with_redis_url_the_queue_uses_redis(production_env):
+    production_env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+
+    q_cluster = _q_cluster(production_env)
+
+    assert q_cluster["redis"] == "redis://127.0.0.1:6379/0"
+    assert "orm" not in q_cluster
+
+
+def test_without_redis_url_the_queue_uses_the_database(production_env):
+    q_cluster = _q_cluster(production_env)
+
+    assert q_cluster["orm"] == "default"
+    assert "redis" not in q_cluster
+    # retry > timeout keeps a slow task from being handed out twice (D4).
+    assert q_cluster["retry"] > q_cluster["timeout"]
