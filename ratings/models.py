@@ -1,5 +1,6 @@
 """Rating settings, installed Messenger apps, rating requests, decisions, ratings and history."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -205,12 +206,18 @@ class Rating(models.Model):
     rated_at = models.DateTimeField()
     changed_at = models.DateTimeField()
     commented_at = models.DateTimeField(null=True, blank=True)
+    # R3: a manager's follow-up on the rating (who and when).
+    followed_up_at = models.DateTimeField(null=True, blank=True)
+    followed_up_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-rated_at"]
         indexes = [
             models.Index(fields=["rated_at"], name="rating_rated_idx"),
             models.Index(fields=["teammate", "rated_at"], name="rating_teammate_rated_idx"),
+            models.Index(fields=["value", "rated_at"], name="rating_value_rated_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -220,6 +227,24 @@ class Rating(models.Model):
 
     def __str__(self):
         return f"{self.get_value_display()} for #{self.conversation_id}"
+
+
+class RatingReason(models.Model):
+    """One low-rating reason ticked with a rating's comment (A1), a row each so that reports
+    count and filter them in SQL."""
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="reason_rows")
+    reason = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["reason"]
+        constraints = [
+            models.UniqueConstraint(fields=["rating", "reason"], name="rating_reason_once")
+        ]
+        indexes = [models.Index(fields=["reason", "rating"], name="reason_rating_idx")]
+
+    def __str__(self):
+        return self.reason
 
 
 class RatingEvent(models.Model):

@@ -23,7 +23,14 @@ from conversations import clock
 from conversations.models import Conversation, ConversationClose, Part, State
 from conversations.services import conversation_event
 from ratings import delivery
-from ratings.models import Rating, RatingDecision, RatingEvent, RatingRequest, RatingSettings
+from ratings.models import (
+    Rating,
+    RatingDecision,
+    RatingEvent,
+    RatingReason,
+    RatingRequest,
+    RatingSettings,
+)
 from ratings.rules import (
     REASONS,
     CloseFacts,
@@ -366,6 +373,7 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
     rating.reasons = reasons
     rating.commented_at = now
     rating.save(update_fields=["comment", "reasons", "commented_at"])
+    RatingReason.objects.bulk_create(RatingReason(rating=rating, reason=r) for r in reasons)
     _history(rating, RatingEvent.Kind.COMMENTED, now)
     return rating
 
@@ -387,14 +395,38 @@ def on_conversation_closed(sender, conversation, close, quiet, **kwargs):
     rating_request_enqueue(conversation_id=conversation.pk)
 
 
-__all__ = [
-    "DeliveryFailed",
-    "RatingLinkInvalid",
-    "RatingRefused",
-    "on_conversation_closed",
-    "rating_comment",
-    "rating_decisions_sweep",
-    "rating_request_enqueue",
-    "rating_request_send",
-    "rating_submit",
-]
+@transaction.atomic
+def rating_follow_up(*, rating: Rating, by, undo: bool = False) -> Rating:
+    """R3: a manager marks a rating as followed up (who and when are kept), or takes it back."""
+    if rating.pk is None:
+        raise ValidationError("This rating has not been saved.")
+    locked = Rating.objects.select_for_update().get(pk=rating.pk)
+    if undo:
+        locked.followed_up_at = None
+        locked.followed_up_by = None
+    elif locked.followed_up_at is None:
+        locked.followed_up_at = clock.now()
+        locked.followed_up_by = by
+    else:
+        raise ValidationError("This rating was already marked as followed up.")
+    locked.save(update_fields=["followed_up_at", "followed_up_by"])
+    rating.followed_up_at, rating.followed_up_by_id = (
+        locked.followed_up_at,
+        locked.followed_up_by_id,
+    )
+    return locked
+
+
+@transaction.atomic
+def happiness_target_set(*, target) -> RatingSettings:
+    """The CSAT goal the reports measure against: a whole percentage from 0 to 100."""
+    try:
+        value = int(str(target).strip())
+    except (TypeError, ValueError):
+        raise ValidationError("The happiness target is a whole number from 0 to 100.") from None
+    if not 0 <= value <= 100:
+        raise ValidationError("The happiness target is a whole number from 0 to 100.")
+    settings = RatingSettings.load()
+    settings.happiness_target = value
+    settings.save(update_fields=["happiness_target", "updated_at"])
+    return settings

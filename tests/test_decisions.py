@@ -432,3 +432,15 @@ def test_D4_send_task_queries_do_not_depend_on_the_thread_length(
     services.conversation_close(conversation=third, by=teammate)
     with django_assert_num_queries(SEND_QUERIES[channel]):
         rating_request_send(conversation_id=third.pk)
+
+
+@pytest.mark.django_db
+def test_D5_the_sweep_schedule_exists_once_and_runs_every_minute():
+    from django_q.models import Schedule
+
+    from ratings.apps import SWEEP_SCHEDULE_NAME, ensure_sweep_schedule
+
+    ensure_sweep_schedule(sender=None)
+    (schedule,) = Schedule.objects.filter(name=SWEEP_SCHEDULE_NAME)
+    assert schedule.func == "ratings.services.rating_decisions_sweep"
+    assert (schedule.schedule_type, schedule.minutes) == (Schedule.MINUTES, 1)
