@@ -8,18 +8,24 @@ steps, each a pause after the previous one and one service call (`conversation_s
 placed in the last 90 days and played under `clock.at(moment)`, so that the services stamp
 the past moments and apply their rules as they do for live work.
 
+Other apps add their part through `after_close` (see `play` and `FollowUp`): the ratings app
+decides on each close and answers surveys at moments merged into the story's timeline. This
+module knows nothing of them.
+
 To add a kind of conversation, write a story function (`story_*` below, taking a `Script`) and
 give it a line in `ENDINGS`.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 import random
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
@@ -51,6 +57,8 @@ DAY = 24 * HOUR
 HISTORY = timedelta(days=89)
 # The last step of a story is at least this long before now.
 END_MARGIN = timedelta(minutes=5)
+# Conversations committed together (one transaction; each service call is a savepoint in it).
+BATCH = 200
 
 # Pauses before a step, in seconds (drawn log-uniformly between the two).
 CUSTOMER_PACE = (3 * MINUTE, 20 * HOUR)
@@ -786,8 +794,8 @@ def contacts_make(rng: random.Random, count: int) -> tuple[list[Contact], int]:
     """`count` customers with realistic names and example.* addresses, made by
     `contact_create`; an address already in the database is reused. Returns them and how many
     were new."""
-    contacts, seen, new = [], set(), 0
-    while len(contacts) < count:
+    wanted, seen = [], set()
+    while len(wanted) < count:
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         style = rng.randrange(4)
         local = {
@@ -796,17 +804,25 @@ def contacts_make(rng: random.Random, count: int) -> tuple[list[Contact], int]:
             2: f"{_ascii(first)}{rng.randint(1, 99)}",
             3: f"{_ascii(first)}_{_ascii(last)}",
         }[style]
-        email = f"{local}@{rng.choice(CONTACT_DOMAINS)}"
+        domain = rng.choice(CONTACT_DOMAINS)
         role = Contact.Role.LEAD if rng.random() < LEAD_SHARE else Contact.Role.USER
         unnamed = role == Contact.Role.LEAD and rng.random() < UNNAMED_LEAD_SHARE
-        if email in seen:
-            continue
+        email = f"{local}@{domain}"
+        if email in seen:  # a namesake; with tens of thousands of contacts, names run out
+            email = f"{local}{rng.randint(2, 999)}@{domain}"
+            if email in seen:
+                continue
         seen.add(email)
-        contact = Contact.objects.filter(email=email).order_by("pk").first()
+        wanted.append((email, role, "" if unnamed else f"{first} {last}"))
+    existing: dict[str, Contact] = {}
+    for chunk in _chunks([email for email, _, _ in wanted]):
+        for contact in Contact.objects.filter(email__in=chunk).order_by("pk"):
+            existing.setdefault(contact.email, contact)
+    contacts, new = [], 0
+    for email, role, name in wanted:
+        contact = existing.get(email)
         if contact is None:
-            contact = services.contact_create(
-                role=role, name="" if unnamed else f"{first} {last}", email=email
-            )
+            contact = services.contact_create(role=role, name=name, email=email)
             new += 1
         contacts.append(contact)
     return contacts, new
@@ -1258,6 +1274,37 @@ CONVERSATIONS_PER_CONTACT = (2.0, 3.0)
 # --- planning ---------------------------------------------------------------------------------
 
 
+class Casting:
+    """Who takes part, chosen in constant time per conversation however many contacts there
+    are: each contact's first conversation comes before anyone's second (leads first for spam),
+    then anyone comes back."""
+
+    def __init__(self, contacts: list[Contact]):
+        self.pool = contacts
+        self.leads = [c for c in contacts if c.role == Contact.Role.LEAD] or contacts
+        self.position = {c.pk: i for i, c in enumerate(contacts)}
+        self.unused = set(self.position)
+        self._cursor = {False: 0, True: 0}  # the first possibly unused one, in pool or leads
+
+    def next_new(self, *, leads: bool = False) -> Contact | None:
+        people = self.leads if leads else self.pool
+        i = self._cursor[leads]
+        while i < len(people) and people[i].pk not in self.unused:
+            i += 1
+        self._cursor[leads] = i
+        return people[i] if i < len(people) else None
+
+    def used(self, contact: Contact) -> None:
+        self.unused.discard(contact.pk)
+
+    def other_than(self, rng: random.Random, contact: Contact) -> Contact | None:
+        """Anyone but `contact`, each as likely."""
+        if len(self.pool) < 2:
+            return None
+        i = rng.randrange(len(self.pool) - 1)
+        return self.pool[i + (i >= self.position[contact.pk])]
+
+
 def _weighted(rng: random.Random, weights: dict):
     keys = list(weights)
     return rng.choices(keys, weights=[weights[k] for k in keys])[0]
@@ -1299,7 +1346,7 @@ def details(rng: random.Random, plan: Plan) -> dict:
     }
 
 
-def plan_one(rng: random.Random, index: int, spec: dict, cast: Cast, unused: dict) -> Plan:
+def plan_one(rng: random.Random, index: int, spec: dict, cast: Cast, casting: Casting) -> Plan:
     origin = spec.get("origin") or _weighted(rng, ORIGIN_WEIGHTS)
     allowed = {name: e.weight for name, e in ENDINGS.items() if origin in e.origins}
     ending_name = spec.get("ending") or _weighted(rng, allowed)
@@ -1308,22 +1355,18 @@ def plan_one(rng: random.Random, index: int, spec: dict, cast: Cast, unused: dic
         Channel.EMAIL if rng.random() < EMAIL_SHARE else Channel.MESSENGER
     )
 
-    # People: every contact gets a conversation (`unused` holds those still without one), then
-    # they come back. Spam comes from leads.
-    pool = cast.contacts
+    # People: every contact gets a conversation, then they come back. Spam comes from leads.
     if ending_name == "closed_quietly_spam":
-        leads = [c for c in pool if c.role == Contact.Role.LEAD] or pool
-        fresh = [c for c in leads if c.pk in unused]
-        contact = fresh[0] if fresh else rng.choice(leads)
-    elif unused:
-        contact = next(iter(unused.values()))
+        contact = casting.next_new(leads=True) or rng.choice(casting.leads)
     else:
-        contact = rng.choice(pool)
-    unused.pop(contact.pk, None)
+        contact = casting.next_new() or rng.choice(casting.pool)
+    casting.used(contact)
     contacts = [contact]
     group = spec.get("group", rng.random() < GROUP_SHARE)
-    if group and not ending.short and ending_name != "closed_quietly_spam" and len(pool) > 1:
-        contacts.append(rng.choice([c for c in pool if c.pk != contact.pk]))
+    if group and not ending.short and ending_name != "closed_quietly_spam":
+        other = casting.other_than(rng, contact)
+        if other is not None:
+            contacts.append(other)
     teammate = rng.choices(cast.teammates, weights=cast.weights)[0]
     helpers = [t for t in cast.teammates if t.pk != teammate.pk] or [teammate]
     helper = rng.choice(helpers)
@@ -1391,9 +1434,9 @@ def plans_make(rng: random.Random, count: int, cast: Cast, now: datetime) -> lis
     specs = coverage()[:count]
     specs += [{} for _ in range(count - len(specs))]
     plans = []
-    unused = {contact.pk: contact for contact in cast.contacts}
+    casting = Casting(cast.contacts)
     for index, spec in enumerate(specs):
-        plan = plan_one(rng, index, spec, cast, unused)
+        plan = plan_one(rng, index, spec, cast, casting)
         place(rng, plan, now)
         plans.append(plan)
     plans.sort(key=lambda p: (p.start, p.index))
@@ -1403,16 +1446,51 @@ def plans_make(rng: random.Random, count: int, cast: Cast, now: datetime) -> lis
 # --- playing ----------------------------------------------------------------------------------
 
 
-def play(plan: Plan) -> Conversation:
-    """Make the conversation: each step through its service, at its moment, in one
-    transaction."""
+@dataclass(frozen=True)
+class FollowUp:
+    """Something that happens to a conversation at a moment of its own, outside its story:
+    another app's part of the demo (a worker deciding on a close, a customer answering a
+    survey). `action` runs under `clock.at(moment)`, merged in time order with the story's
+    steps, and may return more follow-ups, none before its own moment. Moments after the
+    story's end run after its last step; the caller keeps them before now."""
+
+    moment: datetime
+    action: Callable[[], Iterable[FollowUp] | None]
+
+
+# Called after each close with the conversation and the close's moment; returns follow-ups.
+AfterClose = Callable[[Conversation, datetime], Iterable[FollowUp] | None]
+
+
+def play(plan: Plan, after_close: AfterClose | None = None) -> Conversation:
+    """Make the conversation: each step through its service, at its moment, with the
+    follow-ups `after_close` asks for merged in at theirs. The caller holds the transaction
+    (`seed` commits a batch of conversations at a time)."""
     moment = plan.start
     conversation = None
-    with transaction.atomic():
-        for step in plan.steps:
-            moment += step.gap
-            with clock.at(moment):
-                conversation = step.run(conversation, moment)
+    due: list[tuple[datetime, int, FollowUp]] = []  # a heap, in time order then arrival order
+    added = itertools.count()
+
+    def add(follow_ups: Iterable[FollowUp] | None, reached: datetime) -> None:
+        for follow_up in follow_ups or ():
+            if follow_up.moment < reached:
+                raise ValueError(f"A follow-up at {follow_up.moment} is before {reached}.")
+            heapq.heappush(due, (follow_up.moment, next(added), follow_up))
+
+    def run_due(until: datetime | None) -> None:
+        while due and (until is None or due[0][0] < until):
+            follow_up = heapq.heappop(due)[2]
+            with clock.at(follow_up.moment):
+                add(follow_up.action(), follow_up.moment)
+
+    for step in plan.steps:
+        moment += step.gap
+        run_due(moment)
+        with clock.at(moment):
+            conversation = step.run(conversation, moment)
+        if after_close is not None and isinstance(step, Close):
+            add(after_close(conversation, moment), moment)
+    run_due(None)
     return conversation
 
 
@@ -1475,10 +1553,14 @@ def seed(
     password: str,
     progress: Callable[[int, int], None] | None = None,
     now: datetime | None = None,
+    after_close: AfterClose | None = None,
+    batch: int = BATCH,
 ) -> SeedReport:
     """Make the demo data: the teammates (missing ones get `password`), the workflows, about
     one contact per 2–3 conversations, and `conversations` conversations over the last 90
-    days. The same `seed` makes the same conversations."""
+    days. The same `seed` makes the same conversations. `after_close` adds follow-ups to each
+    close (see `play`). Conversations are committed `batch` at a time: each service call is a
+    savepoint inside it, and a failure rolls back the batch under way."""
     began = time.monotonic()
     rng = random.Random(seed)
     now = now or timezone.now()
@@ -1494,10 +1576,12 @@ def seed(
     plans = plans_make(rng, conversations, cast, now) if conversations else []
     began_conversations = time.monotonic()
     made = []
-    for done, plan in enumerate(plans, 1):
-        made.append(play(plan))
-        if progress:
-            progress(done, len(plans))
+    for chunk in _chunks(plans, max(batch, 1)):
+        with transaction.atomic():
+            for plan in chunk:
+                made.append(play(plan, after_close))
+                if progress:
+                    progress(len(made), len(plans))
     finished = time.monotonic()
     return SeedReport(
         seed=seed,

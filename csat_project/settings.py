@@ -117,7 +117,9 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "/admin/login/"
+# Staff sign in at /accounts/login/ and land on the reports (R1–R5).
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/reports/"
 
 # Mail: printed on the console unless EMAIL_URL names a server (smtp://user:pass@host:587).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

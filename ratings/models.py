@@ -146,7 +146,9 @@ class RatingRequest(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["created_at"], name="request_created_idx"),
+            # Reports (R1, R2): requests sent in a period, counted, per teammate and joined to
+            # their rating, read from the index alone (key columns, so SQLite has it too).
+            models.Index(fields=["created_at", "teammate", "id"], name="request_created_cover_idx"),
             models.Index(fields=["teammate", "created_at"], name="request_teammate_created_idx"),
         ]
 
@@ -215,9 +217,27 @@ class Rating(models.Model):
     class Meta:
         ordering = ["-rated_at"]
         indexes = [
-            models.Index(fields=["rated_at"], name="rating_rated_idx"),
+            # Reports: the ratings of a period in R3's order (newest first, scanned backwards)
+            # with what R1/R2 count and join on, so the aggregates read the index alone.
+            models.Index(
+                fields=["rated_at", "id", "value", "teammate", "request"],
+                name="rating_rated_cover_idx",
+            ),
             models.Index(fields=["teammate", "rated_at"], name="rating_teammate_rated_idx"),
-            models.Index(fields=["value", "rated_at"], name="rating_value_rated_idx"),
+            # R3's reaction filters; R1's reasons (only terrible and bad ratings have any).
+            models.Index(fields=["value", "rated_at", "id"], name="rating_value_rated_idx"),
+            # R3's follow-up list: terrible and bad ratings not followed up yet.
+            models.Index(
+                fields=["rated_at", "id"],
+                condition=models.Q(value__in=[1, 2], followed_up_at__isnull=True),
+                name="rating_follow_up_todo_idx",
+            ),
+            # R4: a teammate's positive ratings with a comment.
+            models.Index(
+                fields=["teammate", "rated_at", "id"],
+                condition=models.Q(value__in=[4, 5]) & ~models.Q(comment=""),
+                name="rating_achievements_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, FilteredRelation, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncWeek
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ PRESETS = (7, 30, 90)
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366
 DEFAULT_TARGET = RatingSettings._meta.get_field("happiness_target").default
+SKEW = timedelta(days=1)  # see csat_summary
 
 
 # --- periods ------------------------------------------------------------------------------------
@@ -174,7 +175,13 @@ def csat_summary(*, period: Period, teammate_id: int | None = None) -> Summary:
     requests = RatingRequest.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
     if teammate_id:
         requests = requests.filter(teammate_id=teammate_id)
-    sent = requests.aggregate(requests=Count("id"), answered=Count("rating"))
+    # A rating comes after its request, so only ratings from the period's start on (less a day,
+    # against clocks that differ between machines) can answer one: the join reads the period's
+    # ratings instead of all of them (bench/reports.py).
+    answers = FilteredRelation("rating", condition=Q(rating__rated_at__gte=period.start - SKEW))
+    sent = requests.annotate(answer=answers).aggregate(
+        requests=Count("id"), answered=Count("answer")
+    )
     return Summary(
         counts=counts,
         requests=sent["requests"],
@@ -186,7 +193,11 @@ def csat_summary(*, period: Period, teammate_id: int | None = None) -> Summary:
 
 def low_rating_reasons(*, period: Period, teammate_id: int | None = None) -> list[tuple[str, int]]:
     reasons = RatingReason.objects.filter(
-        rating__rated_at__gte=period.start, rating__rated_at__lt=period.end
+        rating__rated_at__gte=period.start,
+        rating__rated_at__lt=period.end,
+        # Always true (reasons come only with a terrible or bad rating, A1, which the comment
+        # makes final, A3), and it lets the join read the low ratings only.
+        rating__value__in=LOW_VALUES,
     )
     if teammate_id:
         reasons = reasons.filter(rating__teammate_id=teammate_id)
@@ -348,3 +359,26 @@ def achievements(*, teammate_id: int, period: Period | None = None) -> QuerySet:
 
 def teammates_for_filter() -> list[tuple[int, str]]:
     return list(Teammate.objects.order_by("name").values_list("pk", "name"))
+
+
+def reason_choices(*, period: Period) -> list[str]:
+    """R3's reason filter: the admin's reasons, then any other reason seen in the period
+    (a reason the admin has since removed); two queries."""
+    saved = RatingSettings.objects.filter(pk=1).values_list("low_rating_reasons", flat=True)
+    saved = list(saved)
+    configured = RatingSettings(**({"low_rating_reasons": saved[0]} if saved else {})).reasons
+    seen = (
+        RatingReason.objects.filter(
+            rating__rated_at__gte=period.start, rating__rated_at__lt=period.end
+        )
+        .exclude(reason__in=configured)  # those are listed anyway; the rest is rare
+        .values_list("reason", flat=True)
+        .order_by("reason")
+        .distinct()
+    )
+    return list(dict.fromkeys([*configured, *seen]))
+
+
+def teammate_of(*, user_id: int) -> tuple[int, str] | None:
+    """The (id, name) of a user's teammate profile, None for a user without one (R4)."""
+    return Teammate.objects.filter(user_id=user_id).values_list("pk", "name").first()

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from tests.factories import ContactFactory, TeammateFactory, WorkflowFactory, start_conversation
@@ -32,3 +34,16 @@ def workflow(db):
 def conversation(contact):
     """An open customer conversation on the Messenger, started by `contact`."""
     return start_conversation(contacts=[contact], started_by=contact, body="Hi there")
+
+
+@pytest.fixture(scope="module")
+def allow_sync_orm():
+    """Playwright's sync API runs an event loop in this thread; the ORM calls of the test stay
+    synchronous. Set for this module only, then restored (the deploy check warns on it)."""
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if before is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before

@@ -3,7 +3,6 @@ server: the email's link records the rating by itself (A1), a comment is left, a
 it is refused on the page (A3, A7); with JavaScript off nothing is recorded until "Send my
 rating" is pressed. Skipped when chromium or Playwright is missing."""
 
-import os
 import re
 import shutil
 
@@ -15,9 +14,6 @@ from conversations.models import Channel
 from ratings.models import Rating
 from ratings.rules import REASONS
 from tests.factories import start_conversation
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls here stay synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
 if not shutil.which(CHROMIUM):
@@ -31,7 +27,7 @@ TIMEOUT_MS = 10_000
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(allow_sync_orm):
     playwright = sync_api.sync_playwright().start()
     browser = playwright.chromium.launch(
         executable_path=CHROMIUM,

@@ -1,4 +1,5 @@
-"""`manage.py seed_demo`: demo data made through the services (Foundation, item 5)."""
+"""`manage.py seed_demo`: demo data made through the services (Foundation, item 5), with the
+rating side played by the real rules and services (rating spine, item 6)."""
 
 import re
 from collections import Counter
@@ -7,9 +8,10 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
+from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from conversations.models import (
@@ -23,7 +25,9 @@ from conversations.models import (
     Teammate,
 )
 from conversations.services import TEAMMATES_GROUP
+from conversations.signals import conversation_closed
 from conversations.text import visible_characters
+from ratings.models import Rating, RatingDecision, RatingEvent, RatingRequest, RatingSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +51,22 @@ def shape(conversations) -> Counter:
             c.teammate_reply_count,
             c.parts.count(),
             c.closes.count(),
+        )
+        for c in conversations
+    )
+
+
+def answers(conversations) -> Counter:
+    """What the rating side made of a run, without ids or times."""
+    return Counter(
+        (
+            tuple(c.rating_decisions.order_by("decided_at").values_list("outcome", "rule")),
+            tuple(
+                (value, comment, tuple(reasons))
+                for value, comment, reasons in Rating.objects.filter(conversation=c).values_list(
+                    "value", "comment", "reasons"
+                )
+            ),
         )
         for c in conversations
     )
@@ -163,16 +183,125 @@ class TestThirtyConversations:
         assert authenticate(username="ann.lee", password=password) is not None
         assert "state:" in out and "origin:" in out and " s " in out
 
+    def test_every_close_is_decided_by_the_rules(self, demo):
+        """E1–E8, D5: each close has its decision, made by the real rules; surveys went out
+        and closes were skipped for several reasons, each named by its rule."""
+        decisions = RatingDecision.objects.all()
+        skipped = decisions.filter(outcome=RatingDecision.Outcome.SKIPPED)
+
+        assert not ConversationClose.objects.filter(decision__isnull=True).exists()
+        assert decisions.count() == ConversationClose.objects.count()
+        assert decisions.filter(outcome=RatingDecision.Outcome.SENT).count() >= 3
+        assert len(set(skipped.values_list("rule", flat=True))) >= 3
+        assert {"E8", "E6"} <= set(skipped.values_list("rule", flat=True))
+        # The worker decides before any reopen, as the queued task does right after the close.
+        assert not skipped.filter(rule="reopened").exists()
+        # D2, D4: one request per conversation, delivered once, on the close that sent it.
+        requests = RatingRequest.objects.select_related("close")
+        assert requests.count() == decisions.filter(outcome="sent").count()
+        assert not requests.filter(delivered_at__isnull=True).exists()
+        for request in requests:
+            assert request.close.decision.request_id == request.pk
+            assert request.teammate_id == request.close.last_teammate_replier_id
+        assert Part.objects.filter(event=Part.Event.RATING_REQUESTED).count() == requests.count()
+
+    def test_surveys_are_emailed_to_no_one(self, demo):
+        """The email surveys are built and delivered, through a backend that drops them."""
+        assert RatingRequest.objects.filter(channel=Channel.EMAIL).exists()
+        assert mail.outbox == []
+
+    def test_the_close_receiver_is_connected_again(self, demo):
+        assert any(key[0] == "ratings.enqueue" for key, *_ in conversation_closed.receivers)
+
+    def test_customers_rate_change_and_comment(self, demo):
+        """A1, A2: several reactions, a change and comments, with reasons after low ones."""
+        ratings = Rating.objects.all()
+        reasons = set(RatingSettings.load().reasons)
+
+        assert len(set(ratings.values_list("value", flat=True))) >= 3
+        assert ratings.filter(commented_at__isnull=False).count() >= 2
+        assert ratings.exclude(changed_at=F("rated_at")).exists()
+        for rating in ratings.filter(commented_at__isnull=False):
+            assert rating.comment or rating.reasons
+            assert "{" not in rating.comment
+        low = ratings.filter(value__lte=2).exclude(reasons=[])
+        assert low.exists()
+        for rating in ratings.exclude(reasons=[]):
+            assert rating.value <= 2
+            assert set(rating.reasons) <= reasons and 1 <= len(rating.reasons) <= 2
+            assert sorted(rating.reason_rows.values_list("reason", flat=True)) == sorted(
+                rating.reasons
+            )
+
+    def test_decisions_and_answers_are_in_the_past_90_days_after_their_close(self, demo):
+        oldest = demo["started"] - timedelta(days=90)
+        newest = demo["finished"]
+
+        for decision in RatingDecision.objects.select_related("close"):
+            assert oldest <= decision.decided_at <= newest
+            assert decision.decided_at > decision.close.closed_at
+        for rating in Rating.objects.select_related("request__close"):
+            closed_at = rating.request.close.closed_at
+            assert closed_at < rating.rated_at <= rating.changed_at <= newest
+            assert rating.rated_at >= oldest
+            if rating.commented_at:
+                assert rating.changed_at <= rating.commented_at <= newest
+        for at in RatingEvent.objects.values_list("at", flat=True):
+            assert oldest <= at <= newest
+
+    def test_history_matches_the_ratings(self, demo):
+        """A8: a rating's history is its first reaction, its change if any, then its comment."""
+        for rating in Rating.objects.prefetch_related("history"):
+            history = list(rating.history.all())
+            kinds = [event.kind for event in history]
+            changed = rating.changed_at != rating.rated_at
+            commented = rating.commented_at is not None
+            assert kinds == ["rated"] + ["changed"] * changed + ["commented"] * commented
+            assert history[0].at == rating.rated_at
+            assert history[-1].value == rating.value
+            if changed:
+                assert len(history) >= 2 and history[0].value != rating.value
+                assert history[1].at == rating.changed_at
+            if commented:
+                assert (history[-1].comment, history[-1].reasons) == (
+                    rating.comment,
+                    rating.reasons,
+                )
+        rated = Part.objects.filter(event=Part.Event.RATED).count()
+        assert rated == RatingEvent.objects.exclude(kind="commented").count()
+
+    def test_summary_reports_decisions_and_ratings(self, demo):
+        out = demo["out"]
+        sent = RatingDecision.objects.filter(outcome="sent").count()
+
+        assert re.search(rf"decided: +{RatingDecision.objects.count()} closes: {sent} surveys", out)
+        assert re.search(r"skipped \((E\d \d+, )+E\d \d+\)", out)
+        assert f"ratings:  {Rating.objects.count()} " in out
+        assert "changed" in out and "with a comment" in out
+        assert re.search(r"elapsed: +\d+\.\d s", out)
+
+
+def rating_counts() -> tuple:
+    return (
+        RatingDecision.objects.count(),
+        RatingRequest.objects.count(),
+        Rating.objects.count(),
+        RatingEvent.objects.count(),
+    )
+
 
 def test_if_empty_does_nothing_when_there_are_conversations():
-    seed_demo(conversations=5, seed=2)
+    seed_demo(conversations=12, seed=2)
     counts = (Conversation.objects.count(), Part.objects.count(), Contact.objects.count())
+    ratings = rating_counts()
     users = get_user_model().objects.count()
+    assert ratings[0] > 0
 
-    out = seed_demo(conversations=5, seed=2, if_empty=True)
+    out = seed_demo(conversations=12, seed=2, if_empty=True)
 
     assert "skipped" in out
     assert (Conversation.objects.count(), Part.objects.count(), Contact.objects.count()) == counts
+    assert rating_counts() == ratings
     assert get_user_model().objects.count() == users
 
 
@@ -192,6 +321,7 @@ def test_the_same_seed_makes_the_same_conversations():
 
     second = list(Conversation.objects.filter(pk__gt=last_pk))
     assert shape(second) == shape(first)
+    assert answers(second) == answers(first)
     assert Contact.objects.count() == contacts  # the same people come back
     assert Teammate.objects.count() == 8
     assert "password for the new logins" in out

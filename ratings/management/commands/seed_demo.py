@@ -1,18 +1,42 @@
 """Demo data made through the services: `manage.py seed_demo [--conversations N] [--if-empty]
-[--seed S]`. The data-making lives in `conversations.demo`; this prints."""
+[--seed S]`.
 
-import logging
+The conversations come from `conversations.demo`; the rating side (a worker deciding on each
+close, customers answering their surveys) from `ratings.demo`, through its `after_close` hook.
+The command lives in the ratings app because it drives both, and `conversations` never imports
+`ratings`; Django finds it here since no app before this one has a `seed_demo`.
+"""
+
+import random
 import secrets
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
+from django.utils import timezone
 
 from conversations import demo
 from conversations.models import Channel, Conversation, Origin, State
 from conversations.services import TEAMMATES_GROUP
+from conversations.signals import conversation_closed
+from ratings import demo as ratings_demo
+from ratings.models import Rating
+from ratings.rules import REASONS
+from ratings.services import on_conversation_closed
 
 # Below this many conversations the run is too short for a progress bar.
 PROGRESS_FROM = 50
+# The receiver that queues a decision after each close (ratings/apps.py).
+RECEIVER_UID = "ratings.enqueue"
+
+# For the length of the run: the surveys are built and handed to a backend that drops them
+# (the demo customers are at example.* addresses, and a console backend would print thousands),
+# and no SQL is kept in memory or logged (DEBUG=true, as `make run` sets it, does both for
+# every query).
+SEED_SETTINGS = {
+    "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+    "DEBUG": False,
+}
 
 
 class Progress:
@@ -64,7 +88,9 @@ def _counts(counter, choices) -> str:
 class Command(BaseCommand):
     help = (
         "Make demo data through the services: teammates with logins, contacts, workflows and "
-        "conversations over the last 90 days in every state, on both channels, from every origin."
+        "conversations over the last 90 days in every state, on both channels, from every "
+        "origin; each close decided by the rating rules, and a share of the surveys answered, "
+        "changed and commented on."
     )
 
     def add_arguments(self, parser):
@@ -85,8 +111,8 @@ class Command(BaseCommand):
             type=int,
             default=None,
             metavar="S",
-            help="random seed: the same seed makes the same conversations (default: a new one, "
-            "printed)",
+            help="random seed: the same seed makes the same conversations and answers "
+            "(default: a new one, printed)",
         )
 
     def handle(self, *args, conversations, if_empty, seed, verbosity, **options):
@@ -99,23 +125,31 @@ class Command(BaseCommand):
             seed = secrets.randbelow(1_000_000)
         password = secrets.token_urlsafe(12)  # one per run, printed once, never stored in code
 
+        began = time.monotonic()
+        now = timezone.now()
         progress = Progress(self.stderr, enabled=verbosity > 0)
-        # Each close queues its rating decision; django-q logs every one at INFO level, which
-        # would bury the progress bar. Shown again with -v 2.
-        queue_log = logging.getLogger("django-q")
-        level = queue_log.level
-        if verbosity < 2:
-            queue_log.setLevel(logging.WARNING)
+        # The demo decides each close itself, at its past moment (ratings.demo); the receiver
+        # would queue a task per close to decide again at the real time, for nothing.
+        connected = conversation_closed.disconnect(dispatch_uid=RECEIVER_UID)
         try:
-            report = demo.seed(
-                conversations=conversations, seed=seed, password=password, progress=progress
-            )
+            with override_settings(**SEED_SETTINGS):
+                customers = ratings_demo.Customers(rng=random.Random(f"ratings-{seed}"), now=now)
+                report = demo.seed(
+                    conversations=conversations,
+                    seed=seed,
+                    password=password,
+                    progress=progress,
+                    now=now,
+                    after_close=customers.after_close,
+                )
+                ratings = ratings_demo.figures([c.pk for c in report.conversations])
         finally:
-            queue_log.setLevel(level)
+            if connected:
+                conversation_closed.connect(on_conversation_closed, dispatch_uid=RECEIVER_UID)
             progress.finish()
-        self._summary(report, password)
+        self._summary(report, ratings, password, time.monotonic() - began)
 
-    def _summary(self, report, password):
+    def _summary(self, report, ratings, password, elapsed):
         write = self.stdout.write
         made = len(report.conversations)
         rate = made / report.seconds_conversations if report.seconds_conversations else 0
@@ -123,8 +157,8 @@ class Command(BaseCommand):
         write(
             self.style.SUCCESS(
                 f"Demo data: {made} conversations in {report.seconds:.1f} s "
-                f"({report.seconds_conversations:.1f} s for the conversations, {rate:.0f}/s), "
-                f"seed {report.seed}"
+                f"({report.seconds_conversations:.1f} s for the conversations and their "
+                f"ratings, {rate:.0f}/s), seed {report.seed}"
             )
         )
         write(f"  state:    {_counts(report.counts('state'), State.choices)}")
@@ -140,6 +174,20 @@ class Command(BaseCommand):
             f"  closes:   {f['closes']} ({f['quiet_closes']} quiet, {f['late_closes']} more "
             f"than 7 days after the last reply)"
         )
+        skipped = ratings["skipped"]
+        by_rule = ", ".join(f"{rule} {skipped[rule]}" for rule in REASONS if skipped.get(rule))
+        write(
+            f"  decided:  {ratings['decisions']} closes: {ratings['sent']} surveys sent, "
+            f"{sum(skipped.values())} skipped ({by_rule or 'none'})"
+        )
+        values = ratings["ratings"]
+        answered = sum(values.values())
+        response = 100 * answered / ratings["requests"] if ratings["requests"] else 0
+        write(
+            f"  ratings:  {answered} (response rate {response:.0f} %): "
+            f"{_counts(values, sorted(Rating.Value.choices, reverse=True))}; "
+            f"{ratings['changes']} changed, {ratings['comments']} with a comment"
+        )
         write(
             f"  group conversations: {f['groups']}; with 250 visible characters or fewer: "
             f"{f['short']}"
@@ -150,6 +198,7 @@ class Command(BaseCommand):
             f"  contacts: {len(cast.contacts)}, of which leads: {leads}, new: {cast.new_contacts}"
         )
         write(f"  workflows: {', '.join(w.name for w, _ in cast.workflows)}")
+        write(f"  elapsed:  {elapsed:.1f} s")
         new = {t.pk for t in cast.new_teammates}
         write(f'Teammate logins (staff, group "{TEAMMATES_GROUP}"), at /admin/:')
         for teammate in cast.teammates:

@@ -1,0 +1,121 @@
+"""R5: the teammates table and the comments as CSV, streamed row by row.
+
+Django's "streaming large CSV files" pattern: `csv.writer` over a pseudo-buffer whose
+`write` returns the line, fed to a `StreamingHttpResponse`; comments are read with
+`.iterator(chunk_size=2000)`, so a million rows use flat memory. The file starts with a
+UTF-8 byte order mark so spreadsheets read emoji and accents right. A cell a spreadsheet
+would take for a formula (= + - @, or a tab or carriage return first) gets a leading quote.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+from django.utils import timezone
+
+from ratings.scale import REACTIONS
+from ratings.scale import reaction as scale_reaction
+from reports.templatetags.report_tags import percent_number
+
+BOM = "\ufeff"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CHUNK_SIZE = 2000
+
+
+class Echo:
+    """A file-like object whose `write` hands the line back instead of keeping it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def safe_cell(value) -> str:
+    """A cell as text, quoted against CSV injection when a spreadsheet would compute it."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _stream(header: list[str], rows: Iterable[list], filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(Echo())
+
+    def lines() -> Iterator[str]:
+        yield BOM + writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([safe_cell(cell) for cell in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _period_part(period) -> str:
+    return f"{period.first_day:%Y-%m-%d}_to_{period.last_day:%Y-%m-%d}"
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def teammates_csv(*, rows, period, target: int) -> StreamingHttpResponse:
+    header = ["Teammate", "Requests", "Ratings", "CSAT %"]
+    header += [r.label for r in reversed(REACTIONS)]
+    header += ["Happiness target %", "Against target"]
+
+    def lines():
+        for row in rows:
+            csat = row.csat
+            standing = "" if csat is None else ("above" if csat >= target else "below")
+            yield [
+                row.name,
+                row.requests,
+                row.ratings,
+                percent_number(csat) or "",
+                *(row.counts.by_value[r.value] for r in reversed(REACTIONS)),
+                target,
+                standing,
+            ]
+
+    return _stream(header, lines(), f"teammates_{_period_part(period)}.csv")
+
+
+def comments_csv(*, ratings, period, site_url: str) -> StreamingHttpResponse:
+    header = [
+        "Rated at",
+        "Value",
+        "Reaction",
+        "Comment",
+        "Low-rating reasons",
+        "Teammate",
+        "Contact",
+        "Contact email",
+        "Conversation",
+        "Conversation link",
+        "Followed up at",
+        "Followed up by",
+    ]
+
+    def lines():
+        for rating in ratings.iterator(chunk_size=CHUNK_SIZE):
+            contact = rating.request.contact
+            follower = rating.followed_up_by
+            link = reverse("admin:conversations_conversation_change", args=[rating.conversation_id])
+            yield [
+                _when(rating.rated_at),
+                rating.value,
+                scale_reaction(rating.value).label,
+                rating.comment,
+                "; ".join(rating.reasons or ()),
+                rating.teammate.name if rating.teammate else "",
+                contact.name,
+                contact.email,
+                rating.conversation_id,
+                site_url + link,
+                _when(rating.followed_up_at),
+                (follower.get_full_name() or follower.get_username()) if follower else "",
+            ]
+
+    return _stream(header, lines(), f"comments_{_period_part(period)}.csv")
