@@ -18,6 +18,7 @@ single query), the milliseconds are the figure a manager feels.
 """
 
 import argparse
+import itertools
 import json
 import logging
 import os
@@ -152,11 +153,11 @@ class Seeder:
         self.manager = self.make_manager()
         self.teammate_ids = self.make_teammates(teammates)
         # Some teammates take more conversations; some please their customers more.
-        self.teammate_weights = [self.rng.lognormvariate(0, 0.5) for _ in self.teammate_ids]
+        weights = [self.rng.lognormvariate(0, 0.5) for _ in self.teammate_ids]
+        self.teammate_cumulative = list(itertools.accumulate(weights))
         self.value_weights = {
             pk: self.leaning_weights(self.rng.uniform(0.7, 1.4)) for pk in self.teammate_ids
         }
-        self.round = 0
 
     @staticmethod
     def leaning_weights(lean: float) -> list[float]:
@@ -224,7 +225,7 @@ class Seeder:
                 (
                     (
                         contact_base + n,
-                        "lead" if n % 5 == 0 else "user",
+                        contact_role(n),
                         f"Customer {contact_base + n}",
                         f"customer{contact_base + n}@example.com",
                         self.now - timedelta(days=120),
@@ -234,6 +235,9 @@ class Seeder:
             )
         # Exactly `ratings` of the `requests` get a rating.
         rated = set(self.rng.sample(range(requests), ratings))
+        # Within a round, ids grow with time as they do in production.
+        ages = (self.rng.uniform(600, SPREAD_DAYS * 86400) for _ in range(requests))
+        self.ages = sorted(ages, reverse=True)
         self.ratings_written = self.reasons_written = 0  # ids handed out in this round
         for start in range(0, requests, CHUNK):
             with transaction.atomic():
@@ -247,9 +251,10 @@ class Seeder:
         for n in range(start, stop):
             conversation_id = ids["conversations_conversation"] + n
             request_id = ids["ratings_ratingrequest"] + n
-            contact_id = ids["conversations_contact"] + rng.randrange(contacts)
-            teammate = rng.choices(self.teammate_ids, self.teammate_weights)[0]
-            sent_at = now - timedelta(seconds=rng.uniform(600, SPREAD_DAYS * 86400))
+            contact = rng.randrange(contacts)
+            contact_id = ids["conversations_contact"] + contact
+            teammate = rng.choices(self.teammate_ids, cum_weights=self.teammate_cumulative)[0]
+            sent_at = now - timedelta(seconds=self.ages[n])
             closed_at = sent_at - timedelta(seconds=rng.uniform(2, 30))
             last_reply_at = closed_at - timedelta(seconds=rng.uniform(60, 7200))
             created_at = last_reply_at - timedelta(seconds=rng.uniform(60, 3 * 86400))
@@ -287,7 +292,7 @@ class Seeder:
                     True,
                     teammate,
                     1,
-                    "user",
+                    contact_role(contact),
                 )
             )
             requests.append(
@@ -405,6 +410,10 @@ class Seeder:
             cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
+def contact_role(number: int) -> str:
+    return "lead" if number % 5 == 0 else "user"
+
+
 FIRST = ["Ann", "Ben", "Cleo", "Dan", "Eva", "Finn", "Gus", "Hana", "Ivo", "Jade"]
 CONVERSATION_COLUMNS = [
     "id",
@@ -470,9 +479,12 @@ PAGE_SIZE = 50
 
 
 def day_sql(vendor: str) -> str:
-    """The local day of `rated_at` in SQL, as text."""
+    """The local day of `rated_at` in SQL, as `csat_trend` groups by it."""
+    from django.utils import timezone
+
     if vendor == "postgresql":
-        return "CAST(date_trunc('day', rated_at AT TIME ZONE %s) AS TEXT)"
+        zone = timezone.get_current_timezone_name().replace("'", "")
+        return f"date_trunc('day', rated_at AT TIME ZONE '{zone}')"
     return "date(rated_at)"  # SQLite stores UTC; the bench runs with TIME_ZONE=UTC
 
 
@@ -480,13 +492,11 @@ def hand_summary(period, vendor):
     """Counts per value and day (the totals are their sums), requests and answered (a rating
     comes after its request: only ratings from a day before the period can answer one),
     reasons."""
-    from django.utils import timezone
-
     day = day_sql(vendor)
     counts = ", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(1, 6))
     sql = f"""
-        SELECT 'day', {day}, {counts}
-          FROM ratings_rating WHERE rated_at >= %s AND rated_at < %s GROUP BY 2
+        SELECT 'day', CAST({day} AS TEXT), {counts}
+          FROM ratings_rating WHERE rated_at >= %s AND rated_at < %s GROUP BY {day}
         UNION ALL
         SELECT 'requests', NULL, count(*), count(r.id), 0, 0, 0
           FROM ratings_ratingrequest q
@@ -498,8 +508,7 @@ def hand_summary(period, vendor):
          WHERE r.rated_at >= %s AND r.rated_at < %s GROUP BY rr.reason
     """
     span = [period.start, period.end]
-    tz = [timezone.get_current_timezone_name()] if vendor == "postgresql" else []
-    return sql, tz + span + [period.start - timedelta(days=1)] + span * 2
+    return sql, span + [period.start - timedelta(days=1)] + span * 2
 
 
 def hand_teammates(period, vendor):

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.urls import reverse
 
+from ratings.models import RatingSettings
 from ratings.services import rating_follow_up, rating_submit
 from reports import selectors
 from reports.selectors import Period
@@ -128,6 +129,9 @@ def selector_reads(teammate_id: int):
         ("teammates_table(teammate)", 3, partial(table, period=period, **one)),
         ("happiness_target", 1, selectors.happiness_target),
         ("teammates_for_filter", 1, selectors.teammates_for_filter),
+        ("teammate_of", 1, partial(selectors.teammate_of, user_id=1)),
+        # the settings' reasons, the other reasons seen in the period
+        ("reason_choices", 2, partial(selectors.reason_choices, period=period)),
         # the count, the page (its relations joined)
         ("comments", 2, lambda: _page(comments(period=period))),
         (
@@ -435,3 +439,19 @@ def test_achievements_are_the_teammates_positive_comments_newest_first(
         by_value[5].pk,
         by_value[4].pk,
     ]
+
+
+def test_reason_choices_are_the_configured_ones_then_others_seen_in_the_period(capture, teammate):
+    rate(capture, teammate, 1, reasons=[REASON, "Answer was unclear"])
+    settings = RatingSettings.load()
+    settings.low_rating_reasons = "Problem not solved\nSlow to answer"
+    settings.save()  # "Answer was unclear" is no longer offered, but was given in March
+    rate(capture, teammate, 2, reasons=[OTHER_REASON], at=DAY + timedelta(hours=1))
+
+    assert selectors.reason_choices(period=MARCH_PERIOD) == [
+        OTHER_REASON,
+        REASON,
+        "Answer was unclear",
+    ]
+    feb = Period(first_day=date(2025, 2, 1), last_day=date(2025, 2, 28))
+    assert selectors.reason_choices(period=feb) == [OTHER_REASON, REASON]
