@@ -704,7 +704,8 @@ def measure(size: int, manager, busiest_teammate: int, repeat: int, queries: boo
     mode, rows = cases(manager, busiest_teammate)
     print(
         f"\n{size:,} ratings on {connection.vendor}; last 30 days: {in_period.count():,} ratings,"
-        f" {sent.count():,} requests; median of {repeat}; measuring {mode}"
+        f" {sent.count():,} requests; median of {repeat}; measuring {mode};"
+        f" machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     print(f"{'page':<52} {'page ms':>9} {'SQL ms':>9} {'ratio':>7}")
     for name, run_page, statement in rows:

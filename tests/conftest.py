@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import pytest
 
@@ -47,3 +48,29 @@ def allow_sync_orm():
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser(allow_sync_orm):
+    """Headless Debian chromium driven by Playwright, one per test module; skips the test when
+    either is missing (`.ci/run` installs chromium)."""
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    playwright = sync_api.sync_playwright().start()
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
+    yield browser
+    browser.close()
+    playwright.stop()

@@ -4,7 +4,6 @@ it is refused on the page (A3, A7); with JavaScript off nothing is recorded unti
 rating" is pressed. Skipped when chromium or Playwright is missing."""
 
 import re
-import shutil
 
 import pytest
 from django.core import mail
@@ -15,33 +14,12 @@ from ratings.models import Rating
 from ratings.rules import REASONS
 from tests.factories import start_conversation
 
-CHROMIUM = "/usr/bin/chromium"
-if not shutil.which(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LINK = re.compile(r"^(\w+): (http\S+/rate/\S+/)$", re.M)
 TIMEOUT_MS = 10_000
-
-
-@pytest.fixture(scope="module")
-def browser(allow_sync_orm):
-    playwright = sync_api.sync_playwright().start()
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
-    )
-    yield browser
-    browser.close()
-    playwright.stop()
 
 
 @pytest.fixture
