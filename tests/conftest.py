@@ -74,3 +74,24 @@ def browser(allow_sync_orm):
     yield browser
     browser.close()
     playwright.stop()
+
+
+# --- report pages: a signed-in manager ---------------------------------------------------------
+
+
+@pytest.fixture
+def capture(django_capture_on_commit_callbacks):
+    return django_capture_on_commit_callbacks
+
+
+@pytest.fixture
+def manager(db):
+    from tests.report_helpers import make_manager
+
+    return make_manager(name="Mona Manager", email="mona@example.com")
+
+
+@pytest.fixture
+def client_(client, manager):
+    client.force_login(manager.user)
+    return client

@@ -16,7 +16,6 @@ from tests.report_helpers import (
     DAY,
     MARCH,
     csv_rows,
-    make_manager,
     rate,
     rate_many,
     rating_ids,
@@ -28,22 +27,6 @@ TEAMMATES = reverse("reports:teammates")
 COMMENTS = reverse("reports:comments")
 TEAMMATES_CSV = reverse("reports:teammates_csv")
 COMMENTS_CSV = reverse("reports:comments_csv")
-
-
-@pytest.fixture
-def capture(django_capture_on_commit_callbacks):
-    return django_capture_on_commit_callbacks
-
-
-@pytest.fixture
-def manager(db):
-    return make_manager(name="Mona Manager", email="mona@example.com")
-
-
-@pytest.fixture
-def client_(client, manager):
-    client.force_login(manager.user)
-    return client
 
 
 @pytest.fixture

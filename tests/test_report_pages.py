@@ -19,7 +19,6 @@ from tests.report_helpers import (
     DAY,
     MARCH,
     NOW,
-    make_manager,
     rate,
     rate_many,
     rating_ids,
@@ -34,22 +33,6 @@ TEAMMATES = reverse("reports:teammates")
 COMMENTS = reverse("reports:comments")
 ACHIEVEMENTS = reverse("reports:achievements")
 S1_VALUES = (5, 5, 4, 4, 3, 3, 2, 2, 1, 1)
-
-
-@pytest.fixture
-def capture(django_capture_on_commit_callbacks):
-    return django_capture_on_commit_callbacks
-
-
-@pytest.fixture
-def manager(db):
-    return make_manager(name="Mona Manager", email="mona@example.com")
-
-
-@pytest.fixture
-def client_(client, manager):
-    client.force_login(manager.user)
-    return client
 
 
 def figure(html: str, name: str) -> str:
