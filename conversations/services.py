@@ -38,6 +38,16 @@ from conversations.text import visible_characters
 TEAMMATES_GROUP = "Teammates"
 ADMINS_GROUP = "Admins"
 WAKE_BATCH = 500
+# The columns each kind of change writes (a narrower UPDATE than every column).
+REPLY_FIELDS = [
+    "reply_characters",
+    "last_reply_at",
+    "teammate_reply_count",
+    "last_teammate_replier",
+    "assignee",
+    "updated_at",
+]
+STATE_FIELDS = ["state", "snoozed_until", "updated_at"]
 
 
 # --- people -----------------------------------------------------------------------------------
@@ -217,7 +227,7 @@ def conversation_start(
         )
     else:
         _add_reply(conversation, started_by, body, now)
-        conversation.save()
+        conversation.save(update_fields=REPLY_FIELDS)
     return conversation
 
 
@@ -242,7 +252,7 @@ def conversation_reply(
     elif locked.state == State.CLOSED:
         raise ValidationError("This conversation is closed: reopen it before replying.")
     part = _add_reply(locked, author, body, now)
-    locked.save()
+    locked.save(update_fields=REPLY_FIELDS + STATE_FIELDS[:2])
     _copy_state(conversation, locked)
     return part
 
@@ -308,7 +318,7 @@ def conversation_snooze(*, conversation: Conversation, by: Teammate, until: date
     locked.state = State.SNOOZED
     locked.snoozed_until = until
     locked.updated_at = now
-    locked.save()
+    locked.save(update_fields=STATE_FIELDS)
     _event(locked, Part.Event.SNOOZED, at=now, by=by, body=f"until {until.isoformat()}")
     _copy_state(conversation, locked)
 
@@ -324,7 +334,7 @@ def conversation_reopen(*, conversation: Conversation, by: Teammate | Contact) -
     locked.state = State.OPEN
     locked.snoozed_until = None
     locked.updated_at = now
-    locked.save()
+    locked.save(update_fields=STATE_FIELDS)
     _event(locked, Part.Event.REOPENED, at=now, by=by)
     _copy_state(conversation, locked)
 
@@ -358,7 +368,7 @@ def conversation_close(
     locked.snoozed_until = None
     locked.closed_at = now
     locked.updated_at = now
-    locked.save()
+    locked.save(update_fields=[*STATE_FIELDS, "closed_at"])
     _event(locked, Part.Event.CLOSED_QUIETLY if quiet else Part.Event.CLOSED, at=now, by=by)
     _copy_state(conversation, locked)
     transaction.on_commit(
@@ -390,7 +400,7 @@ def conversations_wake_due(*, now: datetime | None = None) -> int:
                 conversation.state = State.OPEN
                 conversation.snoozed_until = None
                 conversation.updated_at = now
-                conversation.save(update_fields=["state", "snoozed_until", "updated_at"])
+                conversation.save(update_fields=STATE_FIELDS)
                 _event(conversation, Part.Event.WOKE, at=now)
                 if conversation.assignee_id:
                     transaction.on_commit(

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django_q.tasks import async_task
 
 from conversations import clock
@@ -39,6 +39,7 @@ from ratings.rules import (
     effective_windows,
     eligibility,
 )
+from ratings.signals import rating_event_recorded
 from ratings.tokens import BadToken, rating_token_read
 
 logger = logging.getLogger(__name__)
@@ -124,17 +125,23 @@ def rating_request_send(*, conversation_id: int) -> str:
 
 @transaction.atomic
 def _decide(conversation_id: int) -> int | None:
+    """Decide every undecided close, in order, under the conversation's row lock; return the
+    conversation's request still to deliver, if any. Four queries when nothing is left to
+    decide, and a handful more per close decided."""
     conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
     if conversation is None:
         return None
-    closes = list(conversation.closes.filter(decision__isnull=True).order_by("closed_at", "id"))
-    if closes:
-        latest_close_id = (
-            conversation.closes.order_by("-closed_at", "-id").values_list("id", flat=True).first()
+    closes = list(
+        conversation.closes.order_by("closed_at", "id").annotate(
+            decided=Exists(RatingDecision.objects.filter(close_id=OuterRef("pk")))
         )
-        request = RatingRequest.objects.filter(conversation=conversation).first()
+    )
+    request = RatingRequest.objects.filter(conversation=conversation).first()
+    undecided = [close for close in closes if not close.decided]
+    if undecided:
+        latest_close_id = closes[-1].pk
         settings = RatingSettings.load()
-        for close in closes:
+        for close in undecided:
             if close.pk != latest_close_id or conversation.state != State.CLOSED:
                 _record(close, rule="reopened")
                 continue
@@ -144,10 +151,9 @@ def _decide(conversation_id: int) -> int | None:
                 continue
             request = _create_request(conversation, close, settings)
             _record(close, request=request)
-    pending = RatingRequest.objects.filter(
-        conversation_id=conversation_id, delivered_at__isnull=True
-    ).values_list("pk", flat=True)
-    return pending.first()
+    if request is None or request.delivered_at is not None:
+        return None
+    return request.pk
 
 
 def _facts(
@@ -194,18 +200,19 @@ def _create_request(
     contact = conversation.contacts.get()
     app = settings.rating_app if conversation.channel == "messenger" else None
     try:
-        with transaction.atomic():
-            return RatingRequest.objects.create(
-                conversation=conversation,
-                close=close,
-                teammate_id=close.last_teammate_replier_id,
-                contact=contact,
-                channel=conversation.channel,
-                app=app,
-                created_at=clock.now(),
-            )
+        return RatingRequest.objects.create(
+            conversation=conversation,
+            close=close,
+            teammate_id=close.last_teammate_replier_id,
+            contact=contact,
+            channel=conversation.channel,
+            app=app,
+            created_at=clock.now(),
+        )
     except IntegrityError:
-        # Another worker got here first (only possible without row locks, as on SQLite).
+        # Another worker got here first (the row lock and SQLite's one writer at a time rule
+        # it out; the unique constraint is the last guard). The error leaves `_decide`, whose
+        # transaction is rolled back whole: no savepoint needed here.
         raise ValidationError("A rating request already exists for this conversation.") from None
 
 
@@ -379,8 +386,9 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
 
 
 def _history(rating: Rating, kind: str, at: datetime) -> RatingEvent:
-    """A8: the append-only record of what was accepted."""
-    return RatingEvent.objects.create(
+    """A8: the append-only record of what was accepted, announced to receivers (webhooks)
+    inside the same transaction."""
+    event = RatingEvent.objects.create(
         rating=rating,
         kind=kind,
         value=rating.value,
@@ -388,6 +396,8 @@ def _history(rating: Rating, kind: str, at: datetime) -> RatingEvent:
         reasons=rating.reasons,
         at=at,
     )
+    rating_event_recorded.send(sender=RatingEvent, event=event, rating=rating)
+    return event
 
 
 def on_conversation_closed(sender, conversation, close, quiet, **kwargs):

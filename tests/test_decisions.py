@@ -393,12 +393,12 @@ def _conversation_with_parts(count, teammate, channel):
     return conversation
 
 
-# Decide (13): savepoint, lock the conversation, its undecided closes, the latest close, an
-# existing request, the settings, the contact, savepoint, the request, release, the decision,
-# the pending request, release. Deliver (12): savepoint, lock the request (with its joins),
-# savepoint, the settings, the event (savepoint, lock, part, update, release), release, save
-# the request, release. The same on both channels: sending mail is not a query.
-SEND_QUERIES = {Channel.MESSENGER: 25, Channel.EMAIL: 25}
+# Decide (9): savepoint, lock the conversation, its closes (each with whether it is decided),
+# an existing request, the settings, the contact, the request, the decision, release.
+# Deliver (12): savepoint, lock the request (with its joins), savepoint, the settings, the event
+# (savepoint, lock, part, update, release), release, save the request, release. The same on
+# both channels: sending mail is not a query.
+SEND_QUERIES = {Channel.MESSENGER: 21, Channel.EMAIL: 21}
 CLOSE_QUERIES = 7
 
 
