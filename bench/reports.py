@@ -407,6 +407,12 @@ class Seeder:
         with connection.cursor() as cursor:
             for sql in connection.ops.sequence_reset_sql(no_style(), models):
                 cursor.execute(sql)
+        # The rows went in around the services, which keep the reports' daily figures: add
+        # them up once, as `manage.py figures_rebuild` does.
+        from ratings.figures import figures_rebuild
+
+        figures_rebuild()
+        with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
@@ -478,6 +484,34 @@ RATING_COLUMNS = [
 PAGE_SIZE = 50
 
 
+def hand_summary(period, vendor):
+    """From the daily figures, as the page: sums per day (the totals are their sums, the
+    chart's points too), with requests and answered, then the reasons."""
+    sums = ", ".join(f"sum(v{v})" for v in range(1, 6))
+    sql = f"""
+        SELECT 'day', CAST(day AS TEXT), {sums}, sum(requests), sum(answered)
+          FROM ratings_dailyfigures WHERE day >= %s AND day <= %s GROUP BY day
+        UNION ALL
+        SELECT 'reason', reason, sum(count), 0, 0, 0, 0, 0, 0
+          FROM ratings_dailyreasons WHERE day >= %s AND day <= %s GROUP BY reason
+    """
+    return sql, [period.first_day, period.last_day] * 2
+
+
+def hand_teammates(period, vendor):
+    sums = ", ".join(f"sum(v{v}) AS v{v}" for v in range(1, 6))
+    sql = f"""
+        SELECT t.id, t.name, f.requests, f.v1, f.v2, f.v3, f.v4, f.v5
+          FROM (SELECT teammate_key, sum(requests) AS requests, {sums}
+                  FROM ratings_dailyfigures
+                 WHERE day >= %s AND day <= %s AND teammate_key <> 0
+                 GROUP BY teammate_key) f
+          JOIN conversations_teammate t ON t.id = f.teammate_key
+         ORDER BY t.name
+    """
+    return sql, [period.first_day, period.last_day]
+
+
 def day_sql(vendor: str) -> str:
     """The local day of `rated_at` in SQL, as `csat_trend` groups by it."""
     from django.utils import timezone
@@ -488,10 +522,10 @@ def day_sql(vendor: str) -> str:
     return "date(rated_at)"  # SQLite stores UTC; the bench runs with TIME_ZONE=UTC
 
 
-def hand_summary(period, vendor):
-    """Counts per value and day (the totals are their sums), requests and answered (a rating
-    comes after its request: only ratings from a day before the period can answer one),
-    reasons."""
+def scan_summary(period, vendor):
+    """Without the daily figures, straight from the ratings and requests: counts per value
+    and day, requests and answered (a rating comes after its request: only ratings from a day
+    before the period can answer one), reasons."""
     day = day_sql(vendor)
     counts = ", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(1, 6))
     sql = f"""
@@ -511,7 +545,8 @@ def hand_summary(period, vendor):
     return sql, span + [period.start - timedelta(days=1)] + span * 2
 
 
-def hand_teammates(period, vendor):
+def scan_teammates(period, vendor):
+    """Without the daily figures: per teammate from the ratings and the requests."""
     counts = ", ".join(f"count(*) FILTER (WHERE value = {v}) AS v{v}" for v in range(1, 6))
     sql = f"""
         SELECT t.id, t.name, COALESCE(q.n, 0), r.v1, r.v2, r.v3, r.v4, r.v5
@@ -669,6 +704,7 @@ def cases(manager, busiest_teammate: int):
             None, vendor, teammate_id=busiest_teammate, achievements=True
         ),
     }
+    scans = {"summary": scan_summary(period, vendor), "teammates": scan_teammates(period, vendor)}
     mode, rows = "pages", page_cases(manager, busiest_teammate)
     logging.disable(logging.ERROR)  # a page that fails is reported below, not with its trace
     try:
@@ -679,7 +715,7 @@ def cases(manager, busiest_teammate: int):
         rows = selector_cases(busiest_teammate)
     finally:
         logging.disable(logging.NOTSET)
-    return mode, [(name, run, statements[key]) for name, run, key in rows]
+    return mode, [(name, run, statements[key], scans.get(key)) for name, run, key in rows]
 
 
 def page_queries(run_page) -> list[tuple[float, str]]:
@@ -707,11 +743,15 @@ def measure(size: int, manager, busiest_teammate: int, repeat: int, queries: boo
         f" {sent.count():,} requests; median of {repeat}; measuring {mode};"
         f" machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
-    print(f"{'page':<52} {'page ms':>9} {'SQL ms':>9} {'ratio':>7}")
-    for name, run_page, statement in rows:
+    print(f"{'page':<52} {'page ms':>9} {'SQL ms':>9} {'ratio':>7} {'scan ms':>9}")
+    for name, run_page, statement, scan in rows:
         page_ms = timed(run_page, repeat)
         sql_ms = timed(lambda statement=statement: run_sql(statement), repeat)
-        print(f"{name:<52} {page_ms:9.1f} {sql_ms:9.1f} {page_ms / sql_ms:7.2f}", flush=True)
+        scan_ms = f"{timed(lambda scan=scan: run_sql(scan), repeat):9.1f}" if scan else f"{'—':>9}"
+        print(
+            f"{name:<52} {page_ms:9.1f} {sql_ms:9.1f} {page_ms / sql_ms:7.2f} {scan_ms}",
+            flush=True,
+        )
         if queries:
             for ms, sql in page_queries(run_page):
                 print(f"    {ms:8.1f} ms  {' '.join(sql.split())[:110]}")

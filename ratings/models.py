@@ -295,3 +295,54 @@ class RatingEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Rating history is append-only.")
+
+
+class DailyFigures(models.Model):
+    """The report figures of one local day (TIME_ZONE) and one teammate, kept up to date by
+    `ratings.figures` in the transaction of each request and answer, so that R1 and R2 add up
+    a few rows per day instead of scanning millions of ratings. `manage.py figures_rebuild`
+    recomputes them from the requests and ratings (after a change of TIME_ZONE, say)."""
+
+    day = models.DateField()
+    # The teammate's id, 0 for a request without a teammate (none replied, D2).
+    teammate_key = models.PositiveIntegerField(default=0)
+    # Requests sent that day, and how many of them have a rating by now (S3).
+    requests = models.IntegerField(default=0)
+    answered = models.IntegerField(default=0)
+    # Ratings first given that day, by their current value (S1).
+    v1 = models.IntegerField(default=0)
+    v2 = models.IntegerField(default=0)
+    v3 = models.IntegerField(default=0)
+    v4 = models.IntegerField(default=0)
+    v5 = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "daily figures"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "teammate_key"], name="daily_figures_once")
+        ]
+        indexes = [models.Index(fields=["teammate_key", "day"], name="daily_figures_teammate_idx")]
+
+    def __str__(self):
+        return f"{self.day} teammate {self.teammate_key or '—'}"
+
+
+class DailyReasons(models.Model):
+    """How many ratings first given on a local day, per teammate, came with a low-rating
+    reason (A1); kept with `DailyFigures`."""
+
+    day = models.DateField()
+    teammate_key = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=120)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "daily reasons"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "teammate_key", "reason"], name="daily_reasons_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.reason}: {self.count}"

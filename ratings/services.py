@@ -23,6 +23,7 @@ from conversations import clock
 from conversations.models import Conversation, ConversationClose, Part, State
 from conversations.services import conversation_event
 from ratings import delivery
+from ratings.figures import figures_add, local_day, reasons_add, value_column
 from ratings.models import (
     Rating,
     RatingDecision,
@@ -200,7 +201,7 @@ def _create_request(
     contact = conversation.contacts.get()
     app = settings.rating_app if conversation.channel == "messenger" else None
     try:
-        return RatingRequest.objects.create(
+        request = RatingRequest.objects.create(
             conversation=conversation,
             close=close,
             teammate_id=close.last_teammate_replier_id,
@@ -214,6 +215,8 @@ def _create_request(
         # it out; the unique constraint is the last guard). The error leaves `_decide`, whose
         # transaction is rolled back whole: no savepoint needed here.
         raise ValidationError("A rating request already exists for this conversation.") from None
+    figures_add([(local_day(request.created_at), request.teammate_id, {"requests": 1})])
+    return request
 
 
 def _deliver(request_id: int) -> str:
@@ -324,7 +327,22 @@ def rating_submit(*, token: str, value: int) -> Rating:
             changed_at=now,
         )
         _history(rating, RatingEvent.Kind.RATED, now)
+        figures_add(
+            [
+                (local_day(now), rating.teammate_id, {value_column(value): 1}),
+                (local_day(request.created_at), rating.teammate_id, {"answered": 1}),
+            ]
+        )
     elif rating.value != value:
+        figures_add(
+            [
+                (
+                    local_day(rating.rated_at),
+                    rating.teammate_id,
+                    {value_column(rating.value): -1, value_column(value): 1},
+                )
+            ]
+        )
         rating.value = value
         rating.changed_at = now
         rating.save(update_fields=["value", "changed_at"])
@@ -381,6 +399,7 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
     rating.commented_at = now
     rating.save(update_fields=["comment", "reasons", "commented_at"])
     RatingReason.objects.bulk_create(RatingReason(rating=rating, reason=r) for r in reasons)
+    reasons_add(day=local_day(rating.rated_at), teammate_id=rating.teammate_id, reasons=reasons)
     _history(rating, RatingEvent.Kind.COMMENTED, now)
     return rating
 

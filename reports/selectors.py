@@ -6,7 +6,10 @@ Choices every figure shares (the pages say so too):
 - it falls in a period by the time the customer first rated (`rated_at`);
 - requests fall in a period by the time they were sent (`created_at`), so the response rate
   is "of the requests sent in the period, the share that got a rating" (S3).
-Nothing here loops over ratings in Python; loops are over days, weeks or teammates.
+R1's and R2's figures add up the daily figures (`ratings.figures`: per local day and teammate,
+kept by the services in the transaction of each request and answer), so they cost a few rows
+per day and teammate at any number of ratings; R3 and R4 list ratings. Nothing here loops over
+ratings in Python; loops are over days, weeks or teammates.
 """
 
 from __future__ import annotations
@@ -15,20 +18,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, FilteredRelation, Q, QuerySet
-from django.db.models.functions import TruncDay, TruncWeek
+from django.db.models import F, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from conversations import clock
 from conversations.models import Teammate
-from ratings.models import Rating, RatingReason, RatingRequest, RatingSettings
+from ratings.figures import VALUE_COLUMNS, value_column
+from ratings.models import DailyFigures, DailyReasons, Rating, RatingSettings
 from ratings.scale import LOW_VALUES, POSITIVE_VALUES, REACTIONS
 
 PRESETS = (7, 30, 90)
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366
 DEFAULT_TARGET = RatingSettings._meta.get_field("happiness_target").default
-SKEW = timedelta(days=1)  # see csat_summary
 
 
 # --- periods ------------------------------------------------------------------------------------
@@ -99,10 +102,14 @@ def _ratings(period: Period, teammate_id: int | None) -> QuerySet:
     return ratings.filter(teammate_id=teammate_id) if teammate_id else ratings
 
 
-def _value_counts() -> dict:
-    return {
-        f"v{reaction.value}": Count("id", filter=Q(value=reaction.value)) for reaction in REACTIONS
-    }
+def _figures(model, period: Period, teammate_id: int | None) -> QuerySet:
+    """The daily rows (DailyFigures or DailyReasons) of the period's days."""
+    rows = model.objects.filter(day__gte=period.first_day, day__lte=period.last_day)
+    return rows.filter(teammate_key=teammate_id) if teammate_id else rows
+
+
+def _sums(*columns: str) -> dict:
+    return {column: Coalesce(Sum(column), 0) for column in columns}
 
 
 def share(part: int, whole: int) -> float | None:
@@ -142,7 +149,7 @@ class Counts:
 
     @classmethod
     def from_row(cls, row: dict) -> Counts:
-        return cls(by_value={r.value: row.get(f"v{r.value}") or 0 for r in REACTIONS})
+        return cls(by_value={r.value: row.get(value_column(r.value)) or 0 for r in REACTIONS})
 
 
 @dataclass(frozen=True)
@@ -170,39 +177,28 @@ def happiness_target() -> int:
 
 
 def csat_summary(*, period: Period, teammate_id: int | None = None) -> Summary:
-    """R1: four queries whatever the number of ratings."""
-    counts = Counts.from_row(_ratings(period, teammate_id).aggregate(**_value_counts()))
-    requests = RatingRequest.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
-    if teammate_id:
-        requests = requests.filter(teammate_id=teammate_id)
-    # A rating comes after its request, so only ratings from the period's start on (less a day,
-    # against clocks that differ between machines) can answer one: the join reads the period's
-    # ratings instead of all of them (bench/reports.py).
-    answers = FilteredRelation("rating", condition=Q(rating__rated_at__gte=period.start - SKEW))
-    sent = requests.annotate(answer=answers).aggregate(
-        requests=Count("id"), answered=Count("answer")
+    """R1: three queries whatever the number of ratings."""
+    sums = _figures(DailyFigures, period, teammate_id).aggregate(
+        **_sums("requests", "answered", *VALUE_COLUMNS)
     )
     return Summary(
-        counts=counts,
-        requests=sent["requests"],
-        answered=sent["answered"],
+        counts=Counts.from_row(sums),
+        requests=sums["requests"],
+        answered=sums["answered"],
         target=happiness_target(),
         reasons=low_rating_reasons(period=period, teammate_id=teammate_id),
     )
 
 
 def low_rating_reasons(*, period: Period, teammate_id: int | None = None) -> list[tuple[str, int]]:
-    reasons = RatingReason.objects.filter(
-        rating__rated_at__gte=period.start,
-        rating__rated_at__lt=period.end,
-        # Always true (reasons come only with a terrible or bad rating, A1, which the comment
-        # makes final, A3), and it lets the join read the low ratings only.
-        rating__value__in=LOW_VALUES,
+    rows = (
+        _figures(DailyReasons, period, teammate_id)
+        .values("reason")
+        .annotate(n=Sum("count"))
+        .filter(n__gt=0)
+        .order_by("-n", "reason")
     )
-    if teammate_id:
-        reasons = reasons.filter(rating__teammate_id=teammate_id)
-    rows = reasons.values("reason").annotate(count=Count("id")).order_by("-count", "reason")
-    return [(row["reason"], row["count"]) for row in rows]
+    return [(row["reason"], row["n"]) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -217,25 +213,30 @@ class TrendPoint:
 
 
 def csat_trend(*, period: Period, teammate_id: int | None = None) -> tuple[str, list[TrendPoint]]:
-    """R1's chart: ("day" | "week", one point per bucket, empty buckets included); one query."""
+    """R1's chart: ("day" | "week", one point per bucket, empty buckets included); one query.
+    Weeks start on Monday; days are summed into their week here (a loop over days)."""
     bucket = "day" if period.days <= 31 else "week"
-    trunc = TruncDay if bucket == "day" else TruncWeek
     rows = (
-        _ratings(period, teammate_id)
-        .annotate(bucket=trunc("rated_at", tzinfo=timezone.get_current_timezone()))
-        .values("bucket")
-        .annotate(ratings=Count("id"), positive=Count("id", filter=Q(value__in=POSITIVE_VALUES)))
-        .order_by("bucket")
+        _figures(DailyFigures, period, teammate_id)
+        .values("day")
+        .annotate(
+            ratings=Sum(F("v1") + F("v2") + F("v3") + F("v4") + F("v5")),
+            positive=Sum(F("v4") + F("v5")),
+        )
+        .order_by("day")
     )
-    found = {_as_date(row["bucket"]): row for row in rows}
+    found: dict[date, list[int]] = {}
+    for row in rows:
+        key = row["day"] if bucket == "day" else _monday(row["day"])
+        totals = found.setdefault(key, [0, 0])
+        totals[0] += row["ratings"] or 0
+        totals[1] += row["positive"] or 0
     step = timedelta(days=1 if bucket == "day" else 7)
     day = period.first_day if bucket == "day" else _monday(period.first_day)
     points = []
     while day <= period.last_day:
-        row = found.get(day, {})
-        points.append(
-            TrendPoint(day=day, ratings=row.get("ratings", 0), positive=row.get("positive", 0))
-        )
+        ratings, positive = found.get(day, (0, 0))
+        points.append(TrendPoint(day=day, ratings=ratings, positive=positive))
         day += step
     return bucket, points
 
@@ -279,42 +280,30 @@ TEAMMATE_SORTS = {
 
 
 def teammates_table(*, period: Period, sort: str = "name", teammate_id: int | None = None):
-    """R2: one row per teammate with requests or ratings in the period; three queries.
+    """R2: one row per teammate with requests or ratings in the period; two queries.
     `sort` is a key of TEAMMATE_SORTS, "-" in front for descending."""
-    ratings = (
-        _ratings(period, teammate_id)
-        .exclude(teammate_id=None)
-        .values("teammate_id")
-        .annotate(**_value_counts())
+    key = sort.removeprefix("-")
+    if key not in TEAMMATE_SORTS:
+        raise ValidationError(f"Unknown sort {sort!r}.")
+    sums = (
+        _figures(DailyFigures, period, teammate_id)
+        .exclude(teammate_key=0)
+        .values("teammate_key")
+        .annotate(**_sums("requests", *VALUE_COLUMNS))
         .order_by()
     )
-    requests = RatingRequest.objects.filter(
-        created_at__gte=period.start, created_at__lt=period.end
-    ).exclude(teammate_id=None)
-    if teammate_id:
-        requests = requests.filter(teammate_id=teammate_id)
-    sent = dict(
-        requests.values("teammate_id")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("teammate_id", "n")
-    )
-    rated = {row["teammate_id"]: Counts.from_row(row) for row in ratings}
-    ids = set(sent) | set(rated)
-    names = dict(Teammate.objects.filter(pk__in=ids).values_list("pk", "name"))
-    empty = Counts.from_row({})
+    found = {row["teammate_key"]: row for row in sums}
+    names = dict(Teammate.objects.filter(pk__in=found).values_list("pk", "name"))
     rows = [
         TeammateRow(
             teammate_id=pk,
             name=names.get(pk, "?"),
-            requests=sent.get(pk, 0),
-            counts=rated.get(pk, empty),
+            requests=row["requests"],
+            counts=Counts.from_row(row),
         )
-        for pk in ids
+        for pk, row in found.items()
+        if row["requests"] or any(row[column] for column in VALUE_COLUMNS)
     ]
-    key = sort.removeprefix("-")
-    if key not in TEAMMATE_SORTS:
-        raise ValidationError(f"Unknown sort {sort!r}.")
     rows.sort(key=lambda row: row.name.lower())
     rows.sort(key=TEAMMATE_SORTS[key], reverse=sort.startswith("-"))
     return rows
@@ -368,9 +357,8 @@ def reason_choices(*, period: Period) -> list[str]:
     saved = list(saved)
     configured = RatingSettings(**({"low_rating_reasons": saved[0]} if saved else {})).reasons
     seen = (
-        RatingReason.objects.filter(
-            rating__rated_at__gte=period.start, rating__rated_at__lt=period.end
-        )
+        _figures(DailyReasons, period, None)
+        .filter(count__gt=0)
         .exclude(reason__in=configured)  # those are listed anyway; the rest is rare
         .values_list("reason", flat=True)
         .order_by("reason")

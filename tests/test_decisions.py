@@ -393,12 +393,13 @@ def _conversation_with_parts(count, teammate, channel):
     return conversation
 
 
-# Decide (9): savepoint, lock the conversation, its closes (each with whether it is decided),
-# an existing request, the settings, the contact, the request, the decision, release.
+# Decide (10): savepoint, lock the conversation, its closes (each with whether it is decided),
+# an existing request, the settings, the contact, the request, its day's figures (reports),
+# the decision, release.
 # Deliver (12): savepoint, lock the request (with its joins), savepoint, the settings, the event
 # (savepoint, lock, part, update, release), release, save the request, release. The same on
 # both channels: sending mail is not a query.
-SEND_QUERIES = {Channel.MESSENGER: 21, Channel.EMAIL: 21}
+SEND_QUERIES = {Channel.MESSENGER: 22, Channel.EMAIL: 22}
 CLOSE_QUERIES = 7
 
 

@@ -119,14 +119,14 @@ def selector_reads(teammate_id: int):
     narrow = {"reason": REASON, "with_comment": True, **one}
     return [
         # the rating counts, the requests with their ratings, the target, the reasons
-        ("csat_summary", 4, partial(summary, period=period)),
-        ("csat_summary(teammate)", 4, partial(summary, period=period, **one)),
+        ("csat_summary", 3, partial(summary, period=period)),
+        ("csat_summary(teammate)", 3, partial(summary, period=period, **one)),
         ("low_rating_reasons", 1, partial(selectors.low_rating_reasons, period=period)),
         ("csat_trend(day)", 1, partial(trend, period=period)),
         ("csat_trend(week)", 1, partial(trend, period=selectors.period_last(90, now=DAY))),
         # the ratings by teammate, the requests by teammate, the teammates' names
-        ("teammates_table", 3, partial(table, period=period, sort="-csat")),
-        ("teammates_table(teammate)", 3, partial(table, period=period, **one)),
+        ("teammates_table", 2, partial(table, period=period, sort="-csat")),
+        ("teammates_table(teammate)", 2, partial(table, period=period, **one)),
         ("happiness_target", 1, selectors.happiness_target),
         ("teammates_for_filter", 1, selectors.teammates_for_filter),
         ("teammate_of", 1, partial(selectors.teammate_of, user_id=1)),
@@ -174,13 +174,13 @@ def page_reads(teammate_id: int):
     summary, comments = reverse("reports:summary"), reverse("reports:comments")
     teammates, achievements = reverse("reports:teammates"), reverse("reports:achievements")
     return [
-        # teammates for the filter; counts, requests, target, reasons; trend
-        ("summary", AUTH + 6, f"{summary}?{MARCH}"),
-        ("summary(teammate)", AUTH + 6, f"{summary}?{MARCH}&teammate={teammate_id}"),
-        ("summary(default period)", AUTH + 6, summary),
-        # teammates for the filter; ratings, requests, names; target
-        ("teammates", AUTH + 5, f"{teammates}?{MARCH}&sort=-csat"),
-        ("teammates.csv", AUTH + 5, f"{reverse('reports:teammates_csv')}?{MARCH}"),
+        # teammates for the filter; daily figures, target, reasons; trend
+        ("summary", AUTH + 5, f"{summary}?{MARCH}"),
+        ("summary(teammate)", AUTH + 5, f"{summary}?{MARCH}&teammate={teammate_id}"),
+        ("summary(default period)", AUTH + 5, summary),
+        # teammates for the filter; daily figures per teammate, names; target
+        ("teammates", AUTH + 4, f"{teammates}?{MARCH}&sort=-csat"),
+        ("teammates.csv", AUTH + 4, f"{reverse('reports:teammates_csv')}?{MARCH}"),
         # teammates for the filter; reasons (settings, seen in the period); count, page
         ("comments", AUTH + 5, f"{comments}?{MARCH}"),
         (

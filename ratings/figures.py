@@ -1,0 +1,135 @@
+"""The daily figures the reports add up (R1, R2): counts per local day and teammate, moved on
+in the same transaction as each request, rating, change and reason, so they are exactly the
+figures a scan of the requests and ratings would give, at any size.
+
+- a request counts on the day it was sent (`requests`), and once answered (`answered`);
+- a rating counts on the day it was first given, with its current value (`v1`–`v5`): a change
+  moves it from one value to the other on that day;
+- a reason counts on the day of its rating.
+
+Days are local days of TIME_ZONE, as report periods are. Each change is an upsert with
+increments (`INSERT … ON CONFLICT … DO UPDATE`, the same SQL on PostgreSQL and SQLite), so two
+writers never lose a count; rows are touched in a fixed order, so they never deadlock.
+`figures_rebuild` recomputes everything from the requests and ratings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+
+from django.apps import apps as global_apps
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from ratings.models import DailyFigures, DailyReasons
+
+VALUE_COLUMNS = ("v1", "v2", "v3", "v4", "v5")
+FIGURE_COLUMNS = ("requests", "answered", *VALUE_COLUMNS)
+
+
+def local_day(moment: datetime) -> date:
+    return timezone.localdate(moment)
+
+
+def _upsert(table: str, keys: dict, counts: dict, columns: tuple[str, ...]) -> None:
+    """Add `counts` to the row of `keys`, creating it (other columns 0) when missing."""
+    q = connection.ops.quote_name
+    names = [*keys, *columns]
+    values = [*keys.values(), *(counts.get(column, 0) for column in columns)]
+    updates = ", ".join(f"{q(c)} = {q(table)}.{q(c)} + EXCLUDED.{q(c)}" for c in counts)
+    sql = (
+        f"INSERT INTO {q(table)} ({', '.join(q(n) for n in names)}) "
+        f"VALUES ({', '.join(['%s'] * len(names))}) "
+        f"ON CONFLICT ({', '.join(q(k) for k in keys)}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+
+
+def figures_add(changes: list[tuple[date, int | None, dict[str, int]]]) -> None:
+    """Add each (day, teammate id, {column: increment}) to its day's figures, rows in order."""
+    merged: dict[tuple[date, int], dict[str, int]] = defaultdict(dict)
+    for day, teammate_id, counts in changes:
+        row = merged[(day, teammate_id or 0)]
+        for column, increment in counts.items():
+            if column not in FIGURE_COLUMNS:
+                raise ValueError(f"Unknown figure {column!r}.")
+            row[column] = row.get(column, 0) + increment
+    for (day, key), counts in sorted(merged.items()):
+        counts = {column: n for column, n in counts.items() if n}
+        if counts:
+            keys = {"day": day, "teammate_key": key}
+            _upsert(DailyFigures._meta.db_table, keys, counts, FIGURE_COLUMNS)
+
+
+def reasons_add(*, day: date, teammate_id: int | None, reasons) -> None:
+    for reason in sorted(set(reasons)):
+        keys = {"day": day, "teammate_key": teammate_id or 0, "reason": reason}
+        _upsert(DailyReasons._meta.db_table, keys, {"count": 1}, ("count",))
+
+
+def value_column(value: int) -> str:
+    return f"v{int(value)}"
+
+
+@transaction.atomic
+def figures_rebuild(apps=global_apps) -> tuple[int, int]:
+    """Recompute every daily figure from the requests, ratings and reasons; returns the
+    number of (figure, reason) rows. `apps` lets a migration pass its historical models."""
+    RatingRequest = apps.get_model("ratings", "RatingRequest")
+    Rating = apps.get_model("ratings", "Rating")
+    RatingReason = apps.get_model("ratings", "RatingReason")
+    figures_model = apps.get_model("ratings", "DailyFigures")
+    reasons_model = apps.get_model("ratings", "DailyReasons")
+    zone = timezone.get_current_timezone()
+
+    rows: dict[tuple[date, int], dict[str, int]] = defaultdict(dict)
+    sent = (
+        RatingRequest.objects.annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values("day", "teammate_id")
+        .annotate(requests=Count("id"), answered=Count("rating"))
+        .order_by()
+    )
+    for row in sent:
+        rows[(row["day"], row["teammate_id"] or 0)].update(
+            requests=row["requests"], answered=row["answered"]
+        )
+    by_value = {column: Count("id", filter=Q(value=int(column[1]))) for column in VALUE_COLUMNS}
+    rated = (
+        Rating.objects.annotate(day=TruncDate("rated_at", tzinfo=zone))
+        .values("day", "teammate_id")
+        .annotate(**by_value)
+        .order_by()
+    )
+    for row in rated:
+        rows[(row["day"], row["teammate_id"] or 0)].update(
+            {column: row[column] for column in VALUE_COLUMNS}
+        )
+    reasons = (
+        RatingReason.objects.annotate(day=TruncDate("rating__rated_at", tzinfo=zone))
+        .values("day", "rating__teammate_id", "reason")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    figures_model.objects.all().delete()
+    reasons_model.objects.all().delete()
+    figures_model.objects.bulk_create(
+        (figures_model(day=day, teammate_key=key, **counts) for (day, key), counts in rows.items()),
+        batch_size=1000,
+    )
+    reasons_model.objects.bulk_create(
+        (
+            reasons_model(
+                day=row["day"],
+                teammate_key=row["rating__teammate_id"] or 0,
+                reason=row["reason"],
+                count=row["count"],
+            )
+            for row in reasons
+        ),
+        batch_size=1000,
+    )
+    return figures_model.objects.count(), reasons_model.objects.count()
