@@ -144,6 +144,10 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+# D5: a close still undecided (or a survey undelivered) this many seconds after it happened was
+# lost on the way (a worker killed, a Redis restart); the sweep, every minute, queues it again.
+# Longer than a task normally waits in the queue, so the sweep does not race the first try.
+RATING_SWEEP_GRACE_SECONDS = env.int("RATING_SWEEP_GRACE_SECONDS", default=120)
 
 # HTTPS hardening: on by default in production, off under DEBUG.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

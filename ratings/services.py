@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -46,8 +47,6 @@ from ratings.tokens import BadToken, rating_token_read
 logger = logging.getLogger(__name__)
 
 SEND_TASK = "ratings.services.rating_request_send"
-# D5: a close still undecided this long after it happened was lost on the way.
-SWEEP_GRACE = timedelta(minutes=2)
 # A survey that could not be delivered for this long is given up.
 DELIVERY_GIVE_UP = timedelta(days=7)
 MAX_COMMENT_LENGTH = 5000
@@ -85,7 +84,7 @@ def rating_decisions_sweep(*, now: datetime | None = None) -> int:
     for longer than the grace period. Undelivered surveys are retried with a growing pause.
     Returns how many conversations were queued."""
     now = now or clock.now()
-    stale = now - SWEEP_GRACE
+    stale = now - timedelta(seconds=django_settings.RATING_SWEEP_GRACE_SECONDS)
     undecided = ConversationClose.objects.filter(
         decision__isnull=True, closed_at__lte=stale
     ).values_list("conversation_id", flat=True)
