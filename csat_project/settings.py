@@ -38,15 +38,21 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "conversations",
     "ratings",
     "reports",
+    "api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "csat_project.middleware.RefuseNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -148,6 +154,61 @@ else:
 # lost on the way (a worker killed, a Redis restart); the sweep, every minute, queues it again.
 # Longer than a task normally waits in the queue, so the sweep does not race the first try.
 RATING_SWEEP_GRACE_SECONDS = env.int("RATING_SWEEP_GRACE_SECONDS", default=120)
+# REST API (/api/, the `api` app): a token per user (`manage.py api_token <username>`), or the
+# admin's session for the browsable API; every 4xx in one error shape (api.errors).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "api.permissions.HasRequiredPerms",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+    # The customer API (rating cards): per signed token, and per address against guessing.
+    "DEFAULT_THROTTLE_RATES": {
+        "rating_token": env.str("THROTTLE_RATING_TOKEN", default="30/minute"),
+        "customer_address": env.str("THROTTLE_CUSTOMER_ADDRESS", default="600/minute"),
+    },
+    # The client's address for the throttle: the proxy's X-Forwarded-For behind one, else the
+    # peer (a client-sent X-Forwarded-For would let it pick its own bucket).
+    "NUM_PROXIES": 1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "csat API",
+    "DESCRIPTION": "Conversations, ratings, report figures and webhooks of csat; the rating "
+    "card for the Messenger. Authenticate with `Authorization: Token <key>` "
+    "(`manage.py api_token <username>`). Every 4xx answers {code, message, fields}.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema_hooks.forbid_unknown_request_fields",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "OriginEnum": "conversations.models.Origin",
+        "ApiOriginEnum": "api.serializers.API_ORIGINS",
+    },
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999},
+    },
+}
+# Webhook deliveries (api.webhooks): seconds to wait for the receiver's answer.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
 
 # HTTPS hardening: on by default in production, off under DEBUG.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -18,5 +18,6 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("reports/", include("reports.urls")),
+    path("api/", include("api.urls")),
     path("", include("ratings.urls")),
 ]

@@ -95,3 +95,38 @@ def manager(db):
 def client_(client, manager):
     client.force_login(manager.user)
     return client
+
+
+# --- the REST API: clients signed in with a token ------------------------------------------------
+
+
+@pytest.fixture
+def api_client():
+    """An API client with no credentials."""
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def api_login(db):
+    """A function: an API client that sends `user`'s token (`Authorization: Token …`)."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def login(user):
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_admin(db):
+    """A superuser with a teammate profile: acts on conversations and changes settings."""
+    admin = TeammateFactory(name="Ada Admin", email="ada@example.com")
+    admin.user.is_superuser = True
+    admin.user.save(update_fields=["is_superuser"])
+    return admin

@@ -11,8 +11,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 # For each app, the apps it must never import.
 FORBIDDEN = {
-    "conversations": {"ratings", "reports"},
-    "ratings": {"reports"},
+    "conversations": {"ratings", "reports", "api"},
+    "ratings": {"reports", "api"},
+    "reports": {"api"},
 }
 
 
