@@ -48,6 +48,21 @@ REPLY_FIELDS = [
     "updated_at",
 ]
 STATE_FIELDS = ["state", "snoozed_until", "updated_at"]
+# Column widths of Teammate.name, User.username and User.email: checked here, as PostgreSQL
+# refuses longer values with a DataError (a 500) where SQLite would store them.
+MAX_TEAMMATE_NAME = 150
+MAX_USERNAME = 150
+MAX_EMAIL = 254
+
+
+def refuse_nul(text: str, what: str) -> None:
+    """PostgreSQL cannot store a NUL character (\\x00) in text: psycopg raises a DataError (a 500)
+    where SQLite would store it. Refuse it the same way on both, in words."""
+    if "\x00" in text:
+        raise ValidationError(
+            f"The {what} contains a NUL character (\\x00), which cannot be stored.",
+            code="null_character",
+        )
 
 
 # --- people -----------------------------------------------------------------------------------
@@ -62,7 +77,9 @@ def contact_create(*, role: str, name: str = "", email: str) -> Contact:
         validate_email(email)
     except ValidationError:
         raise ValidationError(f"{email!r} is not a valid email address.") from None
-    contact = Contact(role=role, name=(name or "").strip(), email=email)
+    name = (name or "").strip()
+    refuse_nul(name, "name")  # full_clean() does not check it (model CharField)
+    contact = Contact(role=role, name=name, email=email)
     contact.full_clean()
     contact.save()
     return contact
@@ -82,6 +99,18 @@ def teammate_create(
     except ValidationError:
         raise ValidationError(f"{email!r} is not a valid email address.") from None
     username = (username or email).strip()
+    refuse_nul(name, "name")
+    refuse_nul(username, "username")
+    # No full_clean() here: the lengths the columns hold, checked in words (see above).
+    if len(name) > MAX_TEAMMATE_NAME:
+        raise ValidationError(f"A teammate's name is at most {MAX_TEAMMATE_NAME} characters.")
+    if len(email) > MAX_EMAIL:
+        raise ValidationError(f"An email address is at most {MAX_EMAIL} characters.")
+    if len(username) > MAX_USERNAME:
+        raise ValidationError(
+            f"A username is at most {MAX_USERNAME} characters (without one, the email address "
+            "is the username)."
+        )
     User = get_user_model()
     if User.objects.filter(username=username).exists():
         raise ValidationError(f"The username {username!r} is taken.")
@@ -123,6 +152,7 @@ def _require_teammate(person, action: str) -> Teammate:
 def _require_body(body: str) -> str:
     if not isinstance(body, str) or not body.strip():
         raise ValidationError("The message is empty.")
+    refuse_nul(body, "message")
     return body
 
 
@@ -187,6 +217,7 @@ def conversation_start(
     people = list(dict.fromkeys(people))
     _require_body(body)
     subject = (subject or "").strip()
+    refuse_nul(subject, "subject")
     if len(subject) > 255:
         raise ValidationError("The subject is longer than 255 characters.")
 

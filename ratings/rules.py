@@ -141,14 +141,15 @@ def answer_refusal(
     """
     if action == "rate":
         if not has_rating:
-            if windows.rating_hours is not None and now > closed_at + timedelta(
+            # now - closed_at, not closed_at + hours: no date overflow for any hour limit.
+            if windows.rating_hours is not None and now - closed_at > timedelta(
                 hours=windows.rating_hours
             ):
                 return "A4"
             return None
         if has_comment:
             return "A3"
-        if windows.change_hours is not None and now > closed_at + timedelta(
+        if windows.change_hours is not None and now - closed_at > timedelta(
             hours=windows.change_hours
         ):
             return "A5"

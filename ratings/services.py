@@ -22,7 +22,7 @@ from django_q.tasks import async_task
 
 from conversations import clock
 from conversations.models import Conversation, ConversationClose, Part, State
-from conversations.services import conversation_event
+from conversations.services import conversation_event, refuse_nul
 from ratings import delivery
 from ratings.figures import figures_add, local_day, reasons_add, value_column
 from ratings.models import (
@@ -362,6 +362,7 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
     """A1: an optional comment, with the admin's low-rating reasons after terrible or bad.
     A3: one comment, after which the rating is final."""
     comment = (comment or "").strip()
+    refuse_nul(comment, "comment")  # PostgreSQL cannot store it: a 400, not a 500
     reasons = list(dict.fromkeys(r.strip() for r in (reasons or ()) if r and r.strip()))
     if not comment and not reasons:
         raise ValidationError("Write a comment or tick a reason.", code="empty")

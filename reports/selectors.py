@@ -31,6 +31,9 @@ from ratings.scale import LOW_VALUES, POSITIVE_VALUES, REACTIONS
 PRESETS = (7, 30, 90)
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366
+# Dates a period may take: beyond these, a week's Monday or the day after the period would not
+# be a date any more.
+EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)
 DEFAULT_TARGET = RatingSettings._meta.get_field("happiness_target").default
 
 
@@ -81,6 +84,10 @@ def period_from_params(params, *, now: datetime | None = None) -> Period:
             raise ValidationError("Dates must be given as YYYY-MM-DD, both from and to.") from None
         if first_day > last_day:
             raise ValidationError("The period starts after it ends.")
+        if first_day < EARLIEST or last_day > LATEST:
+            raise ValidationError(
+                f"Choose dates between {EARLIEST:%d %b %Y} and {LATEST:%d %b %Y}."
+            )
         if (last_day - first_day).days + 1 > MAX_DAYS:
             raise ValidationError("A period covers at most three years.")
         return Period(first_day=first_day, last_day=last_day)

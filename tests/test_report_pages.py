@@ -544,7 +544,9 @@ def test_R4_within_a_period(client, capture, teammate):
 BAD_PERIODS = [
     ("days=abc", "Choose the last 7, 30 or 90 days"),
     ("days=45", "Choose the last 7, 30 or 90 days"),
-    ("days=%00&page=abc", "Choose the last 7, 30 or 90 days"),
+    ("days=%01&page=abc", "Choose the last 7, 30 or 90 days"),
+    ("from=9999-12-30&to=9999-12-31", "Choose dates between 01 Jan 1970 and 31 Dec 9998"),
+    ("from=0001-01-01&to=0001-01-02", "Choose dates between 01 Jan 1970 and 31 Dec 9998"),
     ("from=2025-13-01&to=2025-03-01", "Dates must be given as YYYY-MM-DD"),
     ("from=2025-03-01", "Dates must be given as YYYY-MM-DD"),
     ("from=2025-03-10&to=2025-03-01", "The period starts after it ends."),
