@@ -143,7 +143,11 @@ Q_CLUSTER = {
     "retry": env.int("Q_RETRY", default=60),
     "max_attempts": env.int("Q_MAX_ATTEMPTS", default=5),
     "catch_up": False,
-    "save_limit": 1000,
+    # Successful results kept for the admin (failures are always kept). django-q2's monitor
+    # reads and locks every kept success on each result it saves, so this bounds what each
+    # task costs: in bench/topology.py a one-INSERT task cost ~21 ms of CPU at 1000 (the
+    # whole queue ran ~50 tasks/s), ~5.5 ms at 100 (~270/s), ~3.4 ms at 20 (~390/s).
+    "save_limit": env.int("Q_SAVE_LIMIT", default=100),
     "label": "Task queue",
 }
 if REDIS_URL:
@@ -154,6 +158,10 @@ else:
 # lost on the way (a worker killed, a Redis restart); the sweep, every minute, queues it again.
 # Longer than a task normally waits in the queue, so the sweep does not race the first try.
 RATING_SWEEP_GRACE_SECONDS = env.int("RATING_SWEEP_GRACE_SECONDS", default=120)
+# A survey the mail server refused is tried again after 2, 4, 8 … of these units (at most an
+# hour). A minute in production; bench/topology.py makes it seconds to see the retry in a run.
+RATING_DELIVERY_RETRY_SECONDS = env.int("RATING_DELIVERY_RETRY_SECONDS", default=60)
+
 # REST API (/api/, the `api` app): a token per user (`manage.py api_token <username>`), or the
 # admin's session for the browsable API; every 4xx in one error shape (api.errors).
 REST_FRAMEWORK = {

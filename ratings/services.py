@@ -11,14 +11,18 @@ row lock). A mail failure is recorded and raised, so the queue tries again; the 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core.mail import get_connection as get_mail_connection
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
 from django.db.models import Exists, OuterRef, Q
 from django_q.tasks import async_task
+from redis.exceptions import RedisError
 
 from conversations import clock
 from conversations.models import Conversation, ConversationClose, Part, State
@@ -50,6 +54,10 @@ SEND_TASK = "ratings.services.rating_request_send"
 # A survey that could not be delivered for this long is given up.
 DELIVERY_GIVE_UP = timedelta(days=7)
 MAX_COMMENT_LENGTH = 5000
+# A lost database connection (not a refusal by the database): reconnect and try again.
+CONNECTION_LOST = (InterfaceError, OperationalError)
+RECONNECT_TRIES = 3
+RECORD_TRIES = 6  # 0.1 + 0.2 + … + 3.2 s: recording a survey already sent insists longer
 
 
 class RatingLinkInvalid(ValidationError):
@@ -107,8 +115,10 @@ def rating_decisions_sweep(*, now: datetime | None = None) -> int:
 
 
 def _retry_pause(attempts: int) -> timedelta:
-    """2, 4, 8 … minutes between delivery attempts, at most an hour."""
-    return min(timedelta(minutes=2 ** max(attempts, 1)), timedelta(hours=1))
+    """2, 4, 8 … minutes between delivery attempts, at most an hour. (The unit, a minute, is
+    RATING_DELIVERY_RETRY_SECONDS: bench/topology.py shortens it to see a retry in seconds.)"""
+    unit = django_settings.RATING_DELIVERY_RETRY_SECONDS
+    return min(timedelta(seconds=unit * 2 ** max(attempts, 1)), timedelta(hours=1))
 
 
 # --- deciding and delivering ----------------------------------------------------------------------
@@ -116,11 +126,31 @@ def _retry_pause(attempts: int) -> timedelta:
 
 def rating_request_send(*, conversation_id: int) -> str:
     """The queued task (D4, D5): decide every undecided close of the conversation, then deliver
-    its request if it has one not yet delivered. Safe to run any number of times."""
-    request_id = _decide(conversation_id)
-    if request_id is None:
-        return "nothing to deliver"
-    return _deliver(request_id)
+    its request if it has one not yet delivered. Safe to run any number of times.
+
+    A database connection lost on the way (a restart, a failover, backends terminated) rolls
+    the step back; the task reconnects and runs again at once, a few times, rather than wait
+    for the sweep (found by bench/topology.py's "pg cut")."""
+    for attempt in range(RECONNECT_TRIES):
+        try:
+            request_id = _decide(conversation_id)
+            if request_id is None:
+                return "nothing to deliver"
+            return _deliver(request_id)
+        except CONNECTION_LOST:
+            if attempt == RECONNECT_TRIES - 1 or not _reconnect(attempt):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _reconnect(attempt: int) -> bool:
+    """Drop a broken database connection so that the next query opens a new one; False inside
+    a caller's transaction, where a new connection cannot carry on its work."""
+    if db_connection.in_atomic_block:
+        return False
+    db_connection.close()
+    time.sleep(0.1 * 2**attempt)
+    return True
 
 
 @transaction.atomic
@@ -219,38 +249,91 @@ def _create_request(
 
 
 def _deliver(request_id: int) -> str:
-    """Hand the survey over once. The request row stays locked while it is sent, so a second
-    worker waits and then finds it delivered."""
+    """Hand the survey over once (D4). The request row stays locked while it is sent, so a
+    second worker waits and then finds it delivered.
+
+    The hand-over is the last step before the commit (see `delivery.deliver`). Should the
+    database connection be lost after the mail server took the survey (a worker's connection
+    cut while it talks SMTP), the hand-over is recorded again on a new connection instead of
+    being rolled back and sent a second time by the retry (found by bench/topology.py)."""
     failure = None
-    with transaction.atomic():
-        request = (
-            RatingRequest.objects.select_for_update(of=("self",))
-            .select_related("conversation", "contact", "teammate", "app")
-            .get(pk=request_id)
-        )
-        if request.delivered_at is not None:
-            return "already delivered"
-        now = clock.now()
-        request.delivery_attempts += 1
-        request.last_attempt_at = now
-        try:
-            with transaction.atomic():
-                summary = delivery.deliver(request)
-        except Exception as error:  # noqa: BLE001 - any failure is recorded, then retried
-            failure = error
-            request.last_error = f"{type(error).__name__}: {error}"[:2000]
-        else:
-            request.delivered_at = now
-            request.last_error = ""
-        request.save(
-            update_fields=["delivery_attempts", "last_attempt_at", "delivered_at", "last_error"]
-        )
+    handed_over_at = None
+    mail = get_mail_connection()
+    try:
+        with transaction.atomic():
+            request = (
+                RatingRequest.objects.select_for_update(of=("self",))
+                .select_related("conversation", "contact", "teammate", "app")
+                .get(pk=request_id)
+            )
+            if request.delivered_at is not None:
+                return "already delivered"
+            now = clock.now()
+            request.delivery_attempts += 1
+            request.last_attempt_at = now
+            try:
+                with transaction.atomic():
+                    summary = delivery.deliver(request, connection=mail)
+                    handed_over_at = now
+            except DatabaseError:
+                raise
+            except Exception as error:  # noqa: BLE001 - a mail failure is recorded, then retried
+                failure = error
+                request.last_error = f"{type(error).__name__}: {error}"[:2000]
+            else:
+                request.delivered_at = now
+                request.last_error = ""
+            request.save(
+                update_fields=["delivery_attempts", "last_attempt_at", "delivered_at", "last_error"]
+            )
+    except CONNECTION_LOST:
+        if handed_over_at is None:
+            raise
+        summary = _record_handed_over(request_id, handed_over_at, summary)
+    finally:
+        mail.close()  # the SMTP session's QUIT, after the commit
     if failure is not None:
         logger.warning(
             "Survey for conversation %s not delivered: %s", request.conversation_id, failure
         )
         raise DeliveryFailed(request.last_error) from failure
     return summary
+
+
+def _record_handed_over(request_id: int, at: datetime, summary: str) -> str:
+    """The mail server took the survey but the connection that was to record it was lost:
+    record it (and its note in the thread) on a new connection, once. Tried for a few seconds;
+    past that it is left to the sweep (which would send it again)."""
+    for attempt in range(RECORD_TRIES):
+        if not _reconnect(attempt):
+            break
+        try:
+            with transaction.atomic():
+                request = (
+                    RatingRequest.objects.select_for_update(of=("self",))
+                    .select_related("conversation", "contact")
+                    .get(pk=request_id)
+                )
+                if request.delivered_at is None:
+                    request.delivery_attempts += 1
+                    request.last_attempt_at = at
+                    request.delivered_at = at
+                    request.last_error = ""
+                    request.save(
+                        update_fields=[
+                            "delivery_attempts",
+                            "last_attempt_at",
+                            "delivered_at",
+                            "last_error",
+                        ]
+                    )
+                    delivery.note_delivered(request, summary)
+            logger.warning("Survey %s was sent; recorded after a lost connection.", request_id)
+            return summary
+        except CONNECTION_LOST:
+            continue
+    # Not a CONNECTION_LOST: the task must not send it again at once.
+    raise DeliveryFailed(f"Survey {request_id} was sent but could not be recorded.")
 
 
 # --- the customer's answers ---------------------------------------------------------------------
@@ -362,7 +445,6 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
     """A1: an optional comment, with the admin's low-rating reasons after terrible or bad.
     A3: one comment, after which the rating is final."""
     comment = (comment or "").strip()
-    refuse_nul(comment, "comment")  # PostgreSQL cannot store it: a 400, not a 500
     reasons = list(dict.fromkeys(r.strip() for r in (reasons or ()) if r and r.strip()))
     if not comment and not reasons:
         raise ValidationError("Write a comment or tick a reason.", code="empty")
@@ -370,6 +452,7 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
         raise ValidationError(
             f"The comment is longer than {MAX_COMMENT_LENGTH} characters.", code="too_long"
         )
+    refuse_nul(comment, "comment")  # PostgreSQL cannot store it: a 400, not a 500
     request = _request_for(token)
     rating = Rating.objects.filter(request=request).first()
     if rating is None:
@@ -420,8 +503,18 @@ def _history(rating: Rating, kind: str, at: datetime) -> RatingEvent:
 
 
 def on_conversation_closed(sender, conversation, close, quiet, **kwargs):
-    """Receiver of `conversation_closed` (sent after commit): queue the decision (D4)."""
-    rating_request_enqueue(conversation_id=conversation.pk)
+    """Receiver of `conversation_closed` (sent after commit): queue the decision (D4). The
+    close is committed already, so a broker that cannot be reached (Redis restarting) does not
+    fail it: the sweep queues its decision after the grace period (D5; found by
+    bench/topology.py's "redis restart", where the close answered 500 although it was made)."""
+    try:
+        rating_request_enqueue(conversation_id=conversation.pk)
+    except RedisError:
+        logger.warning(
+            "Decision for conversation %s not queued (broker unreachable); the sweep will.",
+            conversation.pk,
+            exc_info=True,
+        )
 
 
 @transaction.atomic
