@@ -58,6 +58,8 @@ MAX_COMMENT_LENGTH = 5000
 CONNECTION_LOST = (InterfaceError, OperationalError)
 RECONNECT_TRIES = 3
 RECORD_TRIES = 6  # 0.1 + 0.2 + … + 3.2 s: recording a survey already sent insists longer
+# What a delivery attempt writes on its request.
+DELIVERY_FIELDS = ["delivery_attempts", "last_attempt_at", "delivered_at", "last_error"]
 
 
 class RatingLinkInvalid(ValidationError):
@@ -131,16 +133,20 @@ def rating_request_send(*, conversation_id: int) -> str:
     A database connection lost on the way (a restart, a failover, backends terminated) rolls
     the step back; the task reconnects and runs again at once, a few times, rather than wait
     for the sweep (found by bench/topology.py's "pg cut")."""
-    for attempt in range(RECONNECT_TRIES):
+    for attempt in range(RECONNECT_TRIES - 1):
         try:
-            request_id = _decide(conversation_id)
-            if request_id is None:
-                return "nothing to deliver"
-            return _deliver(request_id)
+            return _decide_and_deliver(conversation_id)
         except CONNECTION_LOST:
-            if attempt == RECONNECT_TRIES - 1 or not _reconnect(attempt):
+            if not _reconnect(attempt):
                 raise
-    raise AssertionError("unreachable")
+    return _decide_and_deliver(conversation_id)
+
+
+def _decide_and_deliver(conversation_id: int) -> str:
+    request_id = _decide(conversation_id)
+    if request_id is None:
+        return "nothing to deliver"
+    return _deliver(request_id)
 
 
 def _reconnect(attempt: int) -> bool:
@@ -283,9 +289,7 @@ def _deliver(request_id: int) -> str:
             else:
                 request.delivered_at = now
                 request.last_error = ""
-            request.save(
-                update_fields=["delivery_attempts", "last_attempt_at", "delivered_at", "last_error"]
-            )
+            request.save(update_fields=DELIVERY_FIELDS)
     except CONNECTION_LOST:
         if handed_over_at is None:
             raise
@@ -319,14 +323,7 @@ def _record_handed_over(request_id: int, at: datetime, summary: str) -> str:
                     request.last_attempt_at = at
                     request.delivered_at = at
                     request.last_error = ""
-                    request.save(
-                        update_fields=[
-                            "delivery_attempts",
-                            "last_attempt_at",
-                            "delivered_at",
-                            "last_error",
-                        ]
-                    )
+                    request.save(update_fields=DELIVERY_FIELDS)
                     delivery.note_delivered(request, summary)
             logger.warning("Survey %s was sent; recorded after a lost connection.", request_id)
             return summary
@@ -348,7 +345,7 @@ def _request_for(token: str) -> RatingRequest:
         raise RatingLinkInvalid() from None
     request = (
         RatingRequest.objects.select_for_update(of=("self",))
-        .select_related("close", "conversation__workflow")
+        .select_related("close", "contact", "conversation__workflow")
         .filter(pk=link.request_id)
         .first()
     )

@@ -248,12 +248,6 @@ def csat_trend(*, period: Period, teammate_id: int | None = None) -> tuple[str, 
     return bucket, points
 
 
-def _as_date(value) -> date:
-    if isinstance(value, datetime):
-        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    return value
-
-
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 

@@ -203,8 +203,10 @@ def _patterns(resolvers, prefix=""):
             yield from _patterns(entry.url_patterns, prefix + str(entry.pattern))
         elif isinstance(entry, URLPattern):
             # The admin's app index is a regex of the installed apps: named by what it takes.
-            route = "admin/<app_label>/" if entry.name == "app_list" else str(entry.pattern)
-            yield (prefix + route if entry.name != "app_list" else route), entry
+            if entry.name == "app_list":
+                yield "admin/<app_label>/", entry
+            else:
+                yield prefix + str(entry.pattern), entry
 
 
 def routes():
