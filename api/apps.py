@@ -1,23 +1,15 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from conversations.schedules import every_minute
+
 WEBHOOK_SCHEDULE_NAME = "Send due webhook deliveries"
 
 
-def ensure_webhook_schedule(sender, using="default", **kwargs):
-    """One schedule, every minute, however often migrate runs: it queues the deliveries that
-    are due (retries after their pause, and any whose task was lost)."""
-    from django_q.models import Schedule
-
-    Schedule.objects.using(using).update_or_create(
-        name=WEBHOOK_SCHEDULE_NAME,
-        defaults={
-            "func": "api.webhooks.webhook_deliveries_sweep",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
+# Queue the deliveries that are due: retries after their pause, and any whose task was lost.
+ensure_webhook_schedule = every_minute(
+    name=WEBHOOK_SCHEDULE_NAME, func="api.webhooks.webhook_deliveries_sweep"
+)
 
 
 class ApiConfig(AppConfig):

@@ -17,8 +17,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ratings.services import RatingLinkInvalid, RatingRefused
-from ratings.views import REFUSAL_STATUS
+from ratings.answers import RatingRefused
+from ratings.links import RatingLinkInvalid
 
 NON_FIELD_KEYS = ("non_field_errors", "__all__")
 
@@ -95,7 +95,7 @@ def api_exception_handler(exc, context):
         return Response(error_body("invalid_link", " ".join(exc.messages)), status=404)
     if isinstance(exc, RatingRefused):
         body = error_body(exc.rule, " ".join(exc.messages))
-        return Response(body, status=REFUSAL_STATUS.get(exc.rule, 409))
+        return Response(body, status=exc.status)
     if isinstance(exc, DjangoValidationError):
         return _django_validation_response(exc)
     if isinstance(exc, Http404):

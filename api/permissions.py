@@ -9,16 +9,7 @@ teammate profile: the services record which teammate acted.
 
 from rest_framework.permissions import BasePermission
 
-from conversations.models import Teammate
-
-
-def teammate_of(user) -> Teammate | None:
-    if not getattr(user, "is_authenticated", False):
-        return None
-    try:
-        return user.teammate
-    except Teammate.DoesNotExist:
-        return None
+from conversations.selectors import no_teammate_message, teammate_of
 
 
 class HasRequiredPerms(BasePermission):
@@ -40,12 +31,10 @@ class HasRequiredPerms(BasePermission):
 class ActsAsTeammate(BasePermission):
     """Writes in a conversation are done by a teammate (the services take one)."""
 
-    message = (
-        "Your account has no teammate profile, so it cannot act on conversations. "
-        "Ask an admin to add you as a teammate."
-    )
-
     def has_permission(self, request, view):
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
-        return teammate_of(request.user) is not None
+        if teammate_of(request.user) is not None:
+            return True
+        self.message = no_teammate_message(request.user)
+        return False

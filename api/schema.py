@@ -1,5 +1,5 @@
 """The OpenAPI schema: drf-spectacular's, with the error answers of every operation documented
-in the one error shape (api.errors), so that clients and the schema tests know every status
+in the one error shape (api.errors), so that a client knows every status
 an operation may answer."""
 
 from drf_spectacular.openapi import AutoSchema
@@ -21,7 +21,7 @@ class ApiAutoSchema(AutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
-        from api.serializers import ErrorSerializer
+        from api.serializers.common import ErrorSerializer
 
         parameters = operation.get("parameters", [])
         extra = getattr(self.view, "error_statuses", ())  # codes, or {method: codes}

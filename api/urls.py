@@ -5,7 +5,7 @@ from django.urls.converters import IntConverter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from api import views
+from api.views import base, conversations, messenger, people, ratings, reports, settings, webhooks
 
 
 class IdConverter(IntConverter):
@@ -17,52 +17,56 @@ class IdConverter(IntConverter):
 register_converter(IdConverter, "id")
 
 v1 = [
-    path("contacts/", views.ContactList.as_view(), name="contacts"),
-    path("contacts/<id:id>/", views.ContactDetail.as_view(), name="contact"),
-    path("teammates/", views.TeammateList.as_view(), name="teammates"),
-    path("teammates/<id:id>/", views.TeammateDetail.as_view(), name="teammate"),
-    path("conversations/", views.ConversationList.as_view(), name="conversations"),
-    path("conversations/<id:id>/", views.ConversationDetail.as_view(), name="conversation"),
-    path("conversations/<id:id>/replies/", views.ConversationReply.as_view(), name="reply"),
-    path("conversations/<id:id>/notes/", views.ConversationNote.as_view(), name="note"),
-    path("conversations/<id:id>/close/", views.ConversationClose.as_view(), name="close"),
-    path("conversations/<id:id>/snooze/", views.ConversationSnooze.as_view(), name="snooze"),
-    path("conversations/<id:id>/reopen/", views.ConversationReopen.as_view(), name="reopen"),
+    path("contacts/", people.ContactList.as_view(), name="contacts"),
+    path("contacts/<id:id>/", people.ContactDetail.as_view(), name="contact"),
+    path("teammates/", people.TeammateList.as_view(), name="teammates"),
+    path("teammates/<id:id>/", people.TeammateDetail.as_view(), name="teammate"),
+    path("conversations/", conversations.ConversationList.as_view(), name="conversations"),
+    path("conversations/<id:id>/", conversations.ConversationDetail.as_view(), name="conversation"),
+    path("conversations/<id:id>/replies/", conversations.ConversationReply.as_view(), name="reply"),
+    path("conversations/<id:id>/notes/", conversations.ConversationNote.as_view(), name="note"),
+    path("conversations/<id:id>/close/", conversations.ConversationClose.as_view(), name="close"),
+    path(
+        "conversations/<id:id>/snooze/", conversations.ConversationSnooze.as_view(), name="snooze"
+    ),
+    path(
+        "conversations/<id:id>/reopen/", conversations.ConversationReopen.as_view(), name="reopen"
+    ),
     path(
         "conversations/<id:id>/rating-request/",
-        views.ConversationRatingRequest.as_view(),
+        conversations.ConversationRatingRequest.as_view(),
         name="conversation-rating-request",
     ),
     path(
         "conversations/<id:id>/rating/",
-        views.ConversationRating.as_view(),
+        conversations.ConversationRating.as_view(),
         name="conversation-rating",
     ),
-    path("ratings/", views.RatingList.as_view(), name="ratings"),
-    path("ratings/<id:id>/", views.RatingDetail.as_view(), name="rating"),
-    path("reports/summary/", views.ReportSummary.as_view(), name="report-summary"),
-    path("reports/teammates/", views.ReportTeammates.as_view(), name="report-teammates"),
-    path("settings/ratings/", views.RatingSettingsView.as_view(), name="rating-settings"),
-    path("webhooks/", views.WebhookList.as_view(), name="webhooks"),
-    path("webhooks/<id:id>/", views.WebhookDetail.as_view(), name="webhook"),
+    path("ratings/", ratings.RatingList.as_view(), name="ratings"),
+    path("ratings/<id:id>/", ratings.RatingDetail.as_view(), name="rating"),
+    path("reports/summary/", reports.ReportSummary.as_view(), name="report-summary"),
+    path("reports/teammates/", reports.ReportTeammates.as_view(), name="report-teammates"),
+    path("settings/ratings/", settings.RatingSettingsView.as_view(), name="rating-settings"),
+    path("webhooks/", webhooks.WebhookList.as_view(), name="webhooks"),
+    path("webhooks/<id:id>/", webhooks.WebhookDetail.as_view(), name="webhook"),
     path(
         "webhooks/<id:id>/deliveries/",
-        views.WebhookDeliveryList.as_view(),
+        webhooks.WebhookDeliveryList.as_view(),
         name="webhook-deliveries",
     ),
     path(
         "messenger/ratings/<str:token>/",
-        views.MessengerCard.as_view(),
+        messenger.MessengerCard.as_view(),
         name="messenger-card",
     ),
     path(
         "messenger/ratings/<str:token>/reaction/",
-        views.MessengerReaction.as_view(),
+        messenger.MessengerReaction.as_view(),
         name="messenger-reaction",
     ),
     path(
         "messenger/ratings/<str:token>/comment/",
-        views.MessengerComment.as_view(),
+        messenger.MessengerComment.as_view(),
         name="messenger-comment",
     ),
 ]
@@ -83,5 +87,5 @@ urlpatterns = [
         ),
         name="docs",
     ),
-    re_path(r"^", views.NotFoundView.as_view()),  # anything else, newlines included
+    re_path(r"^", base.NotFoundView.as_view()),  # anything else, newlines included
 ]

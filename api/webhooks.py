@@ -147,7 +147,7 @@ def sign(*, secret: str, timestamp: int, body: bytes) -> str:
 
 
 def signature_valid(*, secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """What a receiver checks (constant-time); also used by the tests."""
+    """What a receiver checks (in constant time), as a reference for receivers."""
     try:
         expected = sign(secret=secret, timestamp=int(timestamp), body=body)
     except ValueError:

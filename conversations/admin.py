@@ -15,6 +15,7 @@ from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import router, transaction
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
@@ -42,27 +43,8 @@ from conversations.models import (
     Teammate,
     Workflow,
 )
-
-# --- who acts ---------------------------------------------------------------------------------
-
-
-def teammate_of(user) -> Teammate | None:
-    """The acting teammate, or None: staff accounts without a teammate profile may use the
-    admin (settings, reports) but cannot write in a conversation."""
-    return getattr(user, "teammate", None)
-
-
-def no_teammate_message(user) -> str:
-    if user.is_superuser:
-        return (
-            "Your superuser account has no teammate profile, so it cannot act on "
-            "conversations. Create a teammate profile for it first (for example in "
-            "manage.py shell: Teammate.objects.create(user=<your user>, name=<your name>))."
-        )
-    return (
-        "Your account has no teammate profile, so it cannot act on conversations. "
-        "Ask an admin to add you as a teammate."
-    )
+from conversations.panels import conversation_panels
+from conversations.selectors import no_teammate_message, teammate_of
 
 
 def _local(moment: datetime) -> str:
@@ -312,10 +294,22 @@ class ConversationAdmin(ServiceAddMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Reached by change_view once the object is found and the permission checked, so the
+        # panels' queries run only for a page that is shown, on the object already read.
         if change and obj is not None:
             context.update(self.inbox_context(request, obj))
             context.update(title=f"Conversation #{obj.pk}", subtitle=obj.subject or None)
+            context["panels"] = self.panels_html(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def panels_html(self, request, conversation) -> list[str]:
+        """The panels other apps registered (`conversations.panels`), each rendered."""
+        drawn = []
+        for panel in conversation_panels():
+            data = panel.context(request, conversation, self.admin_site)
+            if data is not None:
+                drawn.append(render_to_string(panel.template, data, request=request))
+        return drawn
 
     def inbox_context(self, request, conversation) -> dict:
         """The thread in order and the action forms that fit the state. The parts come in

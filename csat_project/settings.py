@@ -144,9 +144,8 @@ Q_CLUSTER = {
     "max_attempts": env.int("Q_MAX_ATTEMPTS", default=5),
     "catch_up": False,
     # Successful results kept for the admin (failures are always kept). django-q2's monitor
-    # reads and locks every kept success on each result it saves, so this bounds what each
-    # task costs: in bench/topology.py a one-INSERT task cost ~21 ms of CPU at 1000 (the
-    # whole queue ran ~50 tasks/s), ~5.5 ms at 100 (~270/s), ~3.4 ms at 20 (~390/s).
+    # reads and locks every kept success on each result it saves, so the more are kept, the
+    # more every task costs: at 1000 a one-INSERT task costs several times what it does at 100.
     "save_limit": env.int("Q_SAVE_LIMIT", default=100),
     "label": "Task queue",
 }
@@ -159,7 +158,7 @@ else:
 # Longer than a task normally waits in the queue, so the sweep does not race the first try.
 RATING_SWEEP_GRACE_SECONDS = env.int("RATING_SWEEP_GRACE_SECONDS", default=120)
 # A survey the mail server refused is tried again after 2, 4, 8 … of these units (at most an
-# hour). A minute in production; bench/topology.py makes it seconds to see the retry in a run.
+# hour). A minute in production; a few seconds let a test installation see the retry at once.
 RATING_DELIVERY_RETRY_SECONDS = env.int("RATING_DELIVERY_RETRY_SECONDS", default=60)
 
 # REST API (/api/, the `api` app): a token per user (`manage.py api_token <username>`), or the
@@ -209,7 +208,7 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "OriginEnum": "conversations.models.Origin",
-        "ApiOriginEnum": "api.serializers.API_ORIGINS",
+        "ApiOriginEnum": "api.serializers.conversations.API_ORIGINS",
     },
     "PATH_CONVERTER_OVERRIDES": {
         "id": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999},

@@ -2,14 +2,14 @@
 records (requests, decisions, ratings and their history: view only), and the rating panel of
 the inbox's conversation page ("why did this customer get no survey?").
 
-The conversation page is the inbox's own (`conversations.admin.ConversationAdmin`), extended
-here so that `conversations` never needs to know about ratings: this module is imported after
-the conversations admin (INSTALLED_APPS order), unregisters it and registers the subclass.
+The panel is added to the inbox's page through the hook the conversations app offers
+(`conversations.panels`), so that `conversations` never needs to know about ratings; what it
+shows is read by `ratings.selectors.rating_panel`, and the settings are changed by
+`ratings.configure`, where their checks live.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from django import forms
@@ -22,8 +22,9 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from conversations.admin import ConversationAdmin
-from conversations.models import Conversation, ConversationClose, Workflow
+from conversations.models import Conversation, Workflow
+from conversations.panels import ConversationPanel, conversation_panel_add
+from ratings.configure import QUESTION_MISSING, rating_settings_clean, rating_settings_update
 from ratings.models import (
     MessengerApp,
     Rating,
@@ -32,14 +33,11 @@ from ratings.models import (
     RatingRequest,
     RatingSettings,
 )
-from ratings.rules import REASONS
-from ratings.scale import Reaction, reaction
-from ratings.selectors import Decision
+from ratings.rules import rule_words
+from ratings.scale import reaction
+from ratings.selectors import rating_panel
 
-MAX_REASONS = 12
-MAX_REASON_LENGTH = 80
-
-# Short names of the rules for the decision list's filter (the full words are in REASONS).
+# Short names of the rules for the decision list's filter (the full words: `rule_words`).
 RULE_NAMES = {
     "E1": "E1 · off for the role",
     "E2": "E2 · no teammate / origin off",
@@ -85,22 +83,8 @@ def _reaction_label(value: int | None) -> str:
 
 
 class RatingSettingsForm(forms.ModelForm):
-    """The model's validators check the ranges (hours at least 1, target 0–100); this form adds
-    what depends on other fields or on the shape of the text."""
-
-    WINDOWS = (
-        (
-            "prevent_rating_after",
-            "rating_window_hours",
-            "Enter the number of hours during which customers may rate, or turn the limit off.",
-        ),
-        (
-            "prevent_change_after",
-            "change_window_hours",
-            "Enter the number of hours during which customers may change their rating, "
-            "or turn the limit off.",
-        ),
-    )
+    """The settings' fields and widgets; every check is `ratings.configure`'s, shown beside
+    the field it is about."""
 
     class Meta:
         model = RatingSettings
@@ -121,14 +105,12 @@ class RatingSettingsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for _toggle, hours, _message in self.WINDOWS:
+        for hours in ("rating_window_hours", "change_window_hours"):
             if hours in self.fields:
-                # Only needed while its toggle is on (see clean()).
+                # Only needed while its toggle is on: the service says so when it is.
                 self.fields[hours].required = False
         if "survey_question" in self.fields:
-            self.fields["survey_question"].error_messages["required"] = (
-                "Write the question shown above the five reactions."
-            )
+            self.fields["survey_question"].error_messages["required"] = QUESTION_MISSING
         if "low_rating_reasons" in self.fields:
             self.fields["low_rating_reasons"].widget.attrs.update(rows=7)
         if "rating_app" in self.fields:
@@ -136,53 +118,17 @@ class RatingSettingsForm(forms.ModelForm):
             # Apps are removed on their own page, not from here.
             self.fields["rating_app"].widget.can_delete_related = False
 
-    def clean_survey_question(self) -> str:
-        question = " ".join((self.cleaned_data.get("survey_question") or "").split())
-        if not question:
-            raise ValidationError("Write the question shown above the five reactions.")
-        return question
-
-    def clean_low_rating_reasons(self) -> str:
-        lines = [
-            " ".join(line.split())
-            for line in (self.cleaned_data.get("low_rating_reasons") or "").splitlines()
-        ]
-        reasons = [line for line in lines if line]
-        problems = []
-        if len(reasons) > MAX_REASONS:
-            problems.append(
-                f"List at most {MAX_REASONS} reasons, one per line (there are {len(reasons)})."
-            )
-        for reason in reasons:
-            if len(reason) > MAX_REASON_LENGTH:
-                problems.append(
-                    f"Keep each reason to {MAX_REASON_LENGTH} characters: "
-                    f"“{Truncator(reason).chars(40)}” has {len(reason)}."
-                )
-                break
-        seen = set()
-        for reason in reasons:
-            key = reason.casefold()
-            if key in seen:
-                problems.append(f"“{reason}” is listed more than once.")
-                break
-            seen.add(key)
-        if problems:
-            raise ValidationError(problems)
-        return "\n".join(reasons)
-
     def clean(self):
         cleaned = super().clean()
-        for toggle, hours, message in self.WINDOWS:
-            if hours not in cleaned:  # already refused by the field (e.g. 0)
-                continue
-            if cleaned[hours] is None:
-                if cleaned.get(toggle):
-                    self.add_error(hours, message)
-                else:
-                    # Off and left empty: keep the hours stored for when it is turned on.
-                    cleaned[hours] = getattr(self.instance, hours)
+        try:
+            self.changes = rating_settings_clean(self.instance, cleaned)
+        except ValidationError as error:
+            for name, messages_ in error.message_dict.items():
+                self.add_error(name if name in self.fields else None, messages_)
         return cleaned
+
+    def _post_clean(self):
+        """The model's validators already ran in `rating_settings_clean`."""
 
 
 @admin.register(RatingSettings)
@@ -191,6 +137,7 @@ class RatingSettingsAdmin(admin.ModelAdmin):
     deleted. Who may change it is a permission (the Admins group); teammates get a 403."""
 
     form = RatingSettingsForm
+    readonly_fields = ("updated_at", "updated_by")
 
     def get_fieldsets(self, request, obj=None):
         return [
@@ -220,6 +167,7 @@ class RatingSettingsAdmin(admin.ModelAdmin):
             ),
             ("Survey", {"fields": ("survey_question", "low_rating_reasons")}),
             ("Reports", {"fields": ("happiness_target",)}),
+            ("Last change", {"fields": ("updated_at", "updated_by")}),
         ]
 
     def windows_description(self, request):
@@ -266,6 +214,10 @@ class RatingSettingsAdmin(admin.ModelAdmin):
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        saved = rating_settings_update(by=request.user, **form.changes)
+        obj.updated_at, obj.updated_by = saved.updated_at, saved.updated_by
 
     def response_change(self, request, obj):
         messages.success(request, "Rating settings saved.")
@@ -401,7 +353,7 @@ class RatingDecisionAdmin(ViewOnlyAdmin):
 
     @admin.display(description="Why")
     def words(self, obj):
-        return REASONS.get(obj.rule, obj.rule) if obj.rule else "-"
+        return rule_words(obj.rule) if obj.rule else "-"
 
     @admin.display(description="Decided", ordering="decided_at")
     def decided(self, obj):
@@ -499,133 +451,33 @@ class RatingAdmin(ViewOnlyAdmin):
 # --- the conversation page: why (no) survey ------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CloseRow:
-    """One close and what it decided."""
-
-    number: int
-    close: ConversationClose
-    decision: RatingDecision | None
-
-    @property
-    def status(self) -> str:
-        if self.decision is None:
-            return "pending"
-        return self.decision.outcome
-
-    @property
-    def words(self) -> str:
-        if self.decision is None:
-            return "Decision queued."
-        if self.decision.outcome == RatingDecision.Outcome.SENT:
-            return "A rating request was sent."
-        return REASONS.get(self.decision.rule, self.decision.rule)
+def _change_url_if_allowed(user, model, pk, site) -> str:
+    opts = model._meta
+    if pk is None or not user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+        return ""
+    return _admin_url(model, "change", pk, site=site)
 
 
-@dataclass(frozen=True)
-class HistoryRow:
-    event: RatingEvent
-    reaction: Reaction
+def rating_panel_context(request, conversation, site) -> dict:
+    """The latest close's decision (sent, or skipped with its rule in plain words), the
+    request, the rating and its history, the decision of every close, and links to the
+    records for whoever may view them."""
+    panel = rating_panel(conversation=conversation)
+    rating = panel.rating
+    return {
+        "conversation": conversation,
+        "rating_panel": panel,
+        "request_url": _change_url_if_allowed(
+            request.user, RatingRequest, panel.request.pk if panel.request else None, site
+        ),
+        "rating_url": _change_url_if_allowed(
+            request.user, Rating, rating.pk if rating else None, site
+        ),
+    }
 
 
-@dataclass(frozen=True)
-class RatingPanel:
-    decision: Decision
-    latest_closed_at: datetime | None
-    request: RatingRequest | None
-    rating: Rating | None
-    reaction: Reaction | None
-    history: list[HistoryRow]
-    closes: list[CloseRow]
-    request_url: str = ""
-    rating_url: str = ""
-
-
-def latest_decision(closes: list[CloseRow]) -> Decision:
-    """`ratings.selectors.rating_decision`, read from the closes the panel has already loaded
-    (oldest first) instead of two more queries: the page's query count then stays the same
-    before and after the first close. `test_ratings_admin` checks that both always agree."""
-    if not closes:
-        return Decision(status="none")
-    latest = closes[-1].decision
-    if latest is None:
-        return Decision(status="pending")
-    if latest.outcome == RatingDecision.Outcome.SENT:
-        return Decision(status="sent", request=latest.request)
-    return Decision(status="skipped", rule=latest.rule, words=REASONS.get(latest.rule, latest.rule))
-
-
-def rating_panel(conversation: Conversation, *, user=None, site=admin.site) -> RatingPanel:
-    """Everything the panel shows, in a fixed number of queries whatever the state and however
-    many closes and history entries there are: the closes with their decisions (one), the
-    request with its rating (one) and the rating's history (one, only once rated)."""
-    closes = []
-    for number, close in enumerate(
-        ConversationClose.objects.filter(conversation=conversation)
-        .select_related("decision__request", "closed_by")
-        .order_by("closed_at", "id"),
-        start=1,
-    ):
-        try:
-            close_decision = close.decision
-        except RatingDecision.DoesNotExist:
-            close_decision = None
-        closes.append(CloseRow(number=number, close=close, decision=close_decision))
-    request = (
-        RatingRequest.objects.select_related("teammate", "contact", "app", "rating")
-        .filter(conversation=conversation)
-        .first()
+conversation_panel_add(
+    ConversationPanel(
+        name="rating", template="admin/ratings/rating_panel.html", context=rating_panel_context
     )
-    rating = None
-    if request is not None:
-        try:
-            rating = request.rating
-        except Rating.DoesNotExist:
-            rating = None
-    history = []
-    if rating is not None:
-        history = [
-            HistoryRow(event=event, reaction=reaction(event.value))
-            for event in rating.history.order_by("at", "id")
-        ]
-
-    def url_if_allowed(model, pk):
-        opts = model._meta
-        if (
-            pk is None
-            or user is None
-            or not user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
-        ):
-            return ""
-        return _admin_url(model, "change", pk, site=site)
-
-    return RatingPanel(
-        decision=latest_decision(closes),
-        latest_closed_at=closes[-1].close.closed_at if closes else None,
-        request=request,
-        rating=rating,
-        reaction=reaction(rating.value) if rating else None,
-        history=history,
-        closes=closes,
-        request_url=url_if_allowed(RatingRequest, request.pk if request else None),
-        rating_url=url_if_allowed(Rating, rating.pk if rating else None),
-    )
-
-
-class RatedConversationAdmin(ConversationAdmin):
-    """The inbox's conversation page with the rating panel: the latest close's decision (sent,
-    or skipped with its rule in plain words), the request, the rating and its history, and the
-    decision of every close."""
-
-    change_form_template = "admin/ratings/conversation_change_form.html"
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        # Reached by change_view once the object is found and the permission checked, so the
-        # panel's queries run only for a page that is shown, on the object already read.
-        if change and obj is not None:
-            context["rating_panel"] = rating_panel(obj, user=request.user, site=self.admin_site)
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
-
-admin.site.unregister(Conversation)
-admin.site.register(Conversation, RatedConversationAdmin)
+)

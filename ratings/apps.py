@@ -1,22 +1,13 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from conversations.schedules import every_minute
+
 SWEEP_SCHEDULE_NAME = "Decide closes left undecided (D5)"
-
-
-def ensure_sweep_schedule(sender, using="default", **kwargs):
-    """D5: one schedule, every minute, however often migrate runs."""
-    from django_q.models import Schedule
-
-    Schedule.objects.using(using).update_or_create(
-        name=SWEEP_SCHEDULE_NAME,
-        defaults={
-            "func": "ratings.services.rating_decisions_sweep",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
+# D5: queue again the closes left undecided and the surveys left undelivered.
+ensure_sweep_schedule = every_minute(
+    name=SWEEP_SCHEDULE_NAME, func="ratings.decisions.rating_decisions_sweep"
+)
 
 
 class RatingsConfig(AppConfig):
@@ -25,7 +16,7 @@ class RatingsConfig(AppConfig):
 
     def ready(self):
         from conversations.signals import conversation_closed
-        from ratings.services import on_conversation_closed
+        from ratings.decisions import on_conversation_closed
 
         conversation_closed.connect(on_conversation_closed, dispatch_uid="ratings.enqueue")
         post_migrate.connect(ensure_sweep_schedule, sender=self)

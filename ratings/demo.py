@@ -34,7 +34,7 @@ from conversations.demo import FollowUp
 from conversations.models import Conversation, Teammate
 from ratings.models import Rating, RatingDecision, RatingEvent, RatingRequest, RatingSettings
 from ratings.rules import Windows
-from ratings.services import rating_comment, rating_request_send, rating_submit, rating_windows
+from ratings.services import rating_comment, rating_request_send, rating_submit
 from ratings.tokens import rating_token
 
 MINUTE = 60
@@ -248,12 +248,12 @@ class Customers:
 
     def windows(self, workflow_id: int | None, request_id: int) -> Windows:
         """A4–A6 with W1/W2 for a conversation of this workflow (or of none): worked out by
-        `rating_windows` once per workflow, since the settings don't change during the run."""
+        `RatingSettings.windows` once per workflow (the settings stay the same during a run)."""
         if workflow_id not in self._windows:
             request = RatingRequest.objects.select_related("conversation__workflow").get(
                 pk=request_id
             )
-            self._windows[workflow_id] = rating_windows(request, self.settings)
+            self._windows[workflow_id] = self.settings.windows(request.conversation.workflow)
         return self._windows[workflow_id]
 
     def pick_value(self, teammate_id: int | None) -> int:

@@ -24,9 +24,8 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from ratings.models import DailyFigures, DailyReasons
+from ratings.models import VALUE_COLUMNS, DailyFigures, DailyReasons
 
-VALUE_COLUMNS = ("v1", "v2", "v3", "v4", "v5")
 FIGURE_COLUMNS = ("requests", "answered", *VALUE_COLUMNS)
 
 
@@ -69,10 +68,6 @@ def reasons_add(*, day: date, teammate_id: int | None, reasons) -> None:
     for reason in sorted(set(reasons)):
         keys = {"day": day, "teammate_key": teammate_id or 0, "reason": reason}
         _upsert(DailyReasons._meta.db_table, keys, {"count": 1}, ("count",))
-
-
-def value_column(value: int) -> str:
-    return f"v{int(value)}"
 
 
 @transaction.atomic

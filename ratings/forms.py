@@ -1,13 +1,11 @@
 """The customer's two forms: a reaction (A1, A2) and the optional comment (A1, A3).
 
-They check the shape of what was posted; the rules themselves stay in ratings.services."""
+They check the shape of what was posted; the rules themselves stay in ratings.answers."""
 
 from django import forms
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from ratings.services import MAX_COMMENT_LENGTH
-
-VALUE_MESSAGE = "Choose one of the five reactions (1 to 5)."
+from ratings.answers import COMMENT_TOO_LONG, MAX_COMMENT_LENGTH, VALUE_MESSAGE
 
 
 class _NextField(forms.CharField):
@@ -68,9 +66,7 @@ class CommentForm(_CustomerForm):
         required=False,
         max_length=MAX_COMMENT_LENGTH,
         widget=forms.Textarea,
-        error_messages={
-            "max_length": f"The comment is longer than {MAX_COMMENT_LENGTH} characters."
-        },
+        error_messages={"max_length": COMMENT_TOO_LONG},
     )
     # The admin's list is checked by `rating_comment`; here only its shape.
     reasons = _Strings()

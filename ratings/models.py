@@ -5,7 +5,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from conversations.models import Channel, Contact, Conversation, ConversationClose, Teammate
+from conversations.models import (
+    Channel,
+    Contact,
+    Conversation,
+    ConversationClose,
+    Teammate,
+    Workflow,
+)
+from ratings.rules import Switches, Windows, effective_windows
 
 DEFAULT_QUESTION = "How would you rate the help you got from our team?"
 DEFAULT_LOW_RATING_REASONS = "\n".join(
@@ -100,6 +108,14 @@ class RatingSettings(models.Model):
         help_text="One per line; offered after a terrible or bad rating.",
     )
     updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="Last changed by",
+    )
 
     class Meta:
         verbose_name = "rating settings"
@@ -114,12 +130,41 @@ class RatingSettings(models.Model):
 
     @classmethod
     def load(cls) -> "RatingSettings":
+        """The row, created with the defaults when missing (for the writes)."""
         settings, _ = cls.objects.get_or_create(pk=1)
         return settings
+
+    @classmethod
+    def current(cls) -> "RatingSettings":
+        """The row as it is, or the defaults unsaved when there is none: a read (a page's GET,
+        a report) never writes."""
+        return cls.objects.filter(pk=1).first() or cls()
 
     @property
     def reasons(self) -> list[str]:
         return [line.strip() for line in self.low_rating_reasons.splitlines() if line.strip()]
+
+    @property
+    def switches(self) -> Switches:
+        """What E1 and E2 read."""
+        return Switches(
+            for_users=self.ask_users,
+            for_leads=self.ask_leads,
+            direct_outbound=self.send_direct_outbound,
+            outbound_api_workflows=self.send_outbound_api_workflows,
+        )
+
+    def windows(self, workflow: Workflow | None) -> Windows:
+        """A4–A6 with W1/W2: the hour limits for a conversation started by `workflow` (or by
+        none)."""
+        return effective_windows(
+            prevent_rating=self.prevent_rating_after,
+            rating_hours=self.rating_window_hours,
+            prevent_change=self.prevent_change_after,
+            change_hours=self.change_window_hours,
+            workflow_rating_hours=workflow.rating_window_hours if workflow else None,
+            workflow_change_hours=workflow.change_window_hours if workflow else None,
+        )
 
 
 class RatingRequest(models.Model):
@@ -295,6 +340,14 @@ class RatingEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Rating history is append-only.")
+
+
+# DailyFigures' column of each rating value.
+VALUE_COLUMNS = ("v1", "v2", "v3", "v4", "v5")
+
+
+def value_column(value: int) -> str:
+    return f"v{int(value)}"
 
 
 class DailyFigures(models.Model):

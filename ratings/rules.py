@@ -3,7 +3,9 @@
 `eligibility` decides whether a close sends a rating request (DESIGN.md E1–E8);
 `answer_refusal` decides whether a customer's rating, change or comment is refused (A3–A6);
 `effective_windows` picks the hour limits that apply to a conversation (W1, W2).
-Each returns None when nothing stands in the way, or the id of the rule that does.
+Each returns None when nothing stands in the way, or the id of the rule that does;
+`rule_words` says that rule in plain words, and `REFUSAL_STATUS` gives the HTTP status every
+face answers a refused rating with.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ MIN_REPLY_CHARACTERS = 250
 # E4: a close more than this long after the last reply sends nothing.
 RECENCY = timedelta(days=7)
 
-REASONS = {
+# Why a close sent no survey, or why an answer was refused: the words the admin, the customer's
+# pages, the API and the demo report all show for a rule id.
+RULE_WORDS = {
     "E1": "The rating automation is off for this customer's role (users or leads).",
     "E2": "No teammate took part, or requests are off for conversations of this origin.",
     "E3": "The replies are too short: 250 visible characters or fewer in all.",
@@ -29,6 +33,15 @@ REASONS = {
     "A4": "The time to rate this conversation has passed.",
     "A5": "The time to change this rating has passed.",
 }
+
+# A7: the status of a refused rating, change or comment. A time limit forbids it (403); a
+# comment already left conflicts with a change (409).
+REFUSAL_STATUS = {"A3": 409, "A4": 403, "A5": 403}
+
+
+def rule_words(rule: str) -> str:
+    """The plain words of a rule id; an id this version does not know is shown as it is."""
+    return RULE_WORDS.get(rule, rule)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Reads of the rating spine."""
+"""Reads of the rating spine: what a close decided, the admin's rating panel, the customer's
+rating page and Messenger. Nothing here writes (a GET never does), so nothing here imports the
+writing modules."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -6,25 +8,33 @@ from datetime import datetime
 from django.db.models import Prefetch, Q
 
 from conversations import clock
-from conversations.models import Contact, Conversation, Part
-from ratings.models import MessengerApp, Rating, RatingDecision, RatingRequest, RatingSettings
-from ratings.rules import REASONS, answer_refusal
+from conversations.models import Contact, Conversation, ConversationClose, Part
+from ratings.links import linked_request
+from ratings.models import (
+    MessengerApp,
+    Rating,
+    RatingDecision,
+    RatingEvent,
+    RatingRequest,
+    RatingSettings,
+)
+from ratings.rules import answer_refusal, rule_words
 from ratings.scale import BY_VALUE, LOW_VALUES, Reaction, reaction
-from ratings.services import RatingLinkInvalid, rating_windows
-from ratings.tokens import BadToken, messenger_token_read, rating_token, rating_token_read
+from ratings.tokens import BadToken, messenger_token_read, rating_token
 
 
 @dataclass(frozen=True)
 class Decision:
-    """What the latest close of a conversation decided."""
+    """What one close decided: none (never closed), pending, sent or skipped (with its rule)."""
 
     status: str  # none (never closed) | pending | sent | skipped
     rule: str = ""
-    words: str = ""
+    words: str = ""  # the rule in plain words (skipped only)
     request: RatingRequest | None = None
 
     @property
     def summary(self) -> str:
+        """One sentence for the latest close."""
         if self.status == "none":
             return "Not closed yet: a survey is decided when a teammate closes it."
         if self.status == "pending":
@@ -33,19 +43,116 @@ class Decision:
             return "A rating request was sent."
         return f"No survey ({self.rule}): {self.words}"
 
+    @property
+    def label(self) -> str:
+        if self.status in RatingDecision.Outcome.values:
+            return RatingDecision.Outcome(self.status).label
+        return "Pending" if self.status == "pending" else "Not closed yet"
+
+    @property
+    def why(self) -> str:
+        """The reason beside a close's rule: the rule's words, or what happened."""
+        if self.status == "pending":
+            return "Decision queued."
+        if self.status == "sent":
+            return "A rating request was sent."
+        return self.words
+
+
+def decision_of(record: RatingDecision | None) -> Decision:
+    """A close's recorded decision (None: not decided yet) as the faces show it; the one
+    place where a decision gets its words."""
+    if record is None:
+        return Decision(status="pending")
+    if record.outcome == RatingDecision.Outcome.SENT:
+        return Decision(status="sent", request=record.request)
+    return Decision(status="skipped", rule=record.rule, words=rule_words(record.rule))
+
 
 def rating_decision(*, conversation: Conversation) -> Decision:
     """The decision of the conversation's latest close (two queries)."""
     close = conversation.closes.order_by("-closed_at", "-id").first()
     if close is None:
         return Decision(status="none")
-    decision = RatingDecision.objects.select_related("request").filter(close=close).first()
-    if decision is None:
-        return Decision(status="pending")
-    if decision.outcome == RatingDecision.Outcome.SENT:
-        return Decision(status="sent", request=decision.request)
-    return Decision(
-        status="skipped", rule=decision.rule, words=REASONS.get(decision.rule, decision.rule)
+    return decision_of(RatingDecision.objects.select_related("request").filter(close=close).first())
+
+
+# --- the admin's rating panel: why (no) survey -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CloseRow:
+    """One close and what it decided."""
+
+    number: int
+    close: ConversationClose
+    decision: Decision
+
+    @property
+    def status(self) -> str:
+        return self.decision.status
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    event: RatingEvent
+    reaction: Reaction
+
+
+@dataclass(frozen=True)
+class RatingPanel:
+    decision: Decision  # the latest close's, as `rating_decision` says it
+    latest_closed_at: datetime | None
+    request: RatingRequest | None
+    rating: Rating | None
+    reaction: Reaction | None
+    history: list[HistoryRow]
+    closes: list[CloseRow]
+
+
+def rating_panel(*, conversation: Conversation) -> RatingPanel:
+    """Everything the conversation page's rating panel shows, in a fixed number of queries
+    whatever the state and however many closes and history entries there are: the closes with
+    their decisions (one), the request with its rating (one) and the rating's history (one,
+    only once rated). The latest close's decision comes from the closes already read, so the
+    page costs the same before and after the first close."""
+    closes = []
+    for number, close in enumerate(
+        ConversationClose.objects.filter(conversation=conversation)
+        .select_related("decision__request", "closed_by")
+        .order_by("closed_at", "id"),
+        start=1,
+    ):
+        try:
+            record = close.decision
+        except RatingDecision.DoesNotExist:
+            record = None
+        closes.append(CloseRow(number=number, close=close, decision=decision_of(record)))
+    request = (
+        RatingRequest.objects.select_related("teammate", "contact", "app", "rating")
+        .filter(conversation=conversation)
+        .first()
+    )
+    rating = None
+    if request is not None:
+        try:
+            rating = request.rating
+        except Rating.DoesNotExist:
+            rating = None
+    history = []
+    if rating is not None:
+        history = [
+            HistoryRow(event=event, reaction=reaction(event.value))
+            for event in rating.history.order_by("at", "id")
+        ]
+    return RatingPanel(
+        decision=closes[-1].decision if closes else Decision(status="none"),
+        latest_closed_at=closes[-1].close.closed_at if closes else None,
+        request=request,
+        rating=rating,
+        reaction=reaction(rating.value) if rating else None,
+        history=history,
+        closes=closes,
     )
 
 
@@ -75,7 +182,7 @@ class RatingState:
 
     @property
     def refusal_words(self) -> str:
-        return REASONS.get(self.rate_refusal or "", "")
+        return rule_words(self.rate_refusal) if self.rate_refusal else ""
 
     @property
     def current(self) -> Reaction | None:
@@ -96,11 +203,6 @@ class RatingState:
         return self.rating is None and self.can_rate and self.link_value is not None
 
 
-def _rating_settings() -> RatingSettings:
-    """The settings without creating their row (`load()` would write on a GET)."""
-    return RatingSettings.objects.filter(pk=1).first() or RatingSettings()
-
-
 def rating_state(
     *,
     request: RatingRequest,
@@ -111,7 +213,7 @@ def rating_state(
     """A1–A6 as `rating_submit` and `rating_comment` would apply them now, without writing.
     No query when `settings` is given and `request` was read with its close, its
     conversation's workflow and its rating."""
-    settings = settings or _rating_settings()
+    settings = settings or RatingSettings.current()
     try:
         rating = request.rating
     except Rating.DoesNotExist:
@@ -120,7 +222,7 @@ def rating_state(
     facts = {
         "closed_at": request.close.closed_at,
         "now": now or clock.now(),
-        "windows": rating_windows(request, settings),
+        "windows": settings.windows(request.conversation.workflow),
         "has_comment": has_comment,
     }
     return RatingState(
@@ -139,19 +241,10 @@ def rating_state(
 def rating_link_state(*, token: str) -> RatingState:
     """The rating page's read (A9): the request a link names, or `RatingLinkInvalid` when the
     link was altered, names no request, or names another conversation."""
-    try:
-        link = rating_token_read(token)
-    except BadToken:
-        raise RatingLinkInvalid() from None
-    request = (
-        RatingRequest.objects.select_related(
-            "close", "conversation__workflow", "teammate", "rating"
-        )
-        .filter(pk=link.request_id)
-        .first()
+    queryset = RatingRequest.objects.select_related(
+        "close", "conversation__workflow", "teammate", "rating"
     )
-    if request is None or request.conversation_id != link.conversation_id:
-        raise RatingLinkInvalid()
+    request, link = linked_request(token, queryset)
     return rating_state(request=request, link_value=link.value)
 
 
@@ -186,7 +279,7 @@ def messenger_page(*, token: str) -> MessengerPage:
     contact = Contact.objects.filter(pk=messenger_token_read(token)).first()
     if contact is None:
         raise BadToken("This Messenger link is not valid.")
-    settings = _rating_settings()
+    settings = RatingSettings.current()
     visible = Part.objects.filter(
         Q(kind__in=[Part.Kind.REPLY, Part.Kind.BOT])
         | Q(kind=Part.Kind.EVENT, event__in=MESSENGER_EVENTS)

@@ -1,6 +1,6 @@
 """The customer's pages: the rating page behind an email link, its comment form, and the
 Messenger view with its rating card. Thin views over ratings.selectors (reads) and
-ratings.services (writes); the rules live there.
+ratings.answers (writes); the rules live there, and so does each refusal's status.
 
 A GET never writes (mail scanners open every link). A link never logs anyone in (A9). Every
 response carries `Cache-Control: no-store`, `X-Robots-Tag: noindex` and
@@ -25,12 +25,11 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ratings import selectors
+from ratings.answers import RatingRefused, rating_comment, rating_submit
 from ratings.forms import CommentForm, RateForm
+from ratings.links import INVALID_LINK, RatingLinkInvalid
 from ratings.scale import REACTIONS
-from ratings.services import RatingLinkInvalid, RatingRefused, rating_comment, rating_submit
 from ratings.tokens import BadToken
-
-REFUSAL_STATUS = {"A3": 409, "A4": 403, "A5": 403}
 
 
 def customer_page(view):
@@ -61,18 +60,13 @@ def rate(request, token):
 
 
 def _rate_post(request, token):
-    form = RateForm(request.POST, host=request.get_host(), secure=request.is_secure())
-    try:
-        if not form.is_valid():
-            raise ValidationError(form.message)
-        rating_submit(token=token, value=form.cleaned_data["value"])
-    except RatingLinkInvalid:
-        return _invalid_link(request)
-    except RatingRefused as refusal:
-        return _refused(request, token, form, refusal.message, REFUSAL_STATUS[refusal.rule])
-    except ValidationError as error:
-        return _refused(request, token, form, " ".join(error.messages), 400)
-    return _done(token, form, "rated")
+    return _answer(
+        request,
+        token,
+        RateForm,
+        lambda data: rating_submit(token=token, value=data["value"]),
+        done="rated",
+    )
 
 
 @customer_page
@@ -80,22 +74,30 @@ def _rate_post(request, token):
 def rate_comment(request, token):
     """POST: the optional comment and low-rating reasons (A1); after it the rating is final
     (A3)."""
-    form = CommentForm(request.POST, host=request.get_host(), secure=request.is_secure())
+    return _answer(
+        request,
+        token,
+        CommentForm,
+        lambda data: rating_comment(token=token, comment=data["comment"], reasons=data["reasons"]),
+        done="commented",
+    )
+
+
+def _answer(request, token, form_class, write, *, done):
+    """Parse the post, write it through the service, then 303 (POST/redirect/GET); a refusal
+    is the page again with the refusal in words and its status (A7), nothing written."""
+    form = form_class(request.POST, host=request.get_host(), secure=request.is_secure())
     try:
         if not form.is_valid():
             raise ValidationError(form.message)
-        rating_comment(
-            token=token,
-            comment=form.cleaned_data["comment"],
-            reasons=form.cleaned_data["reasons"],
-        )
+        write(form.cleaned_data)
     except RatingLinkInvalid:
         return _invalid_link(request)
     except RatingRefused as refusal:
-        return _refused(request, token, form, refusal.message, REFUSAL_STATUS[refusal.rule])
+        return _refused(request, token, form, refusal.message, refusal.status)
     except ValidationError as error:
         return _refused(request, token, form, " ".join(error.messages), 400)
-    return _done(token, form, "commented")
+    return _done(token, form, done)
 
 
 @customer_page
@@ -144,5 +146,5 @@ def _done(token, form, done):
     return response
 
 
-def _invalid_link(request, message="This rating link is not valid."):
+def _invalid_link(request, message=INVALID_LINK):
     return render(request, "ratings/invalid_link.html", {"message": message}, status=404)

@@ -24,8 +24,14 @@ from django.utils import timezone
 
 from conversations import clock
 from conversations.models import Teammate
-from ratings.figures import VALUE_COLUMNS, value_column
-from ratings.models import DailyFigures, DailyReasons, Rating, RatingSettings
+from ratings.models import (
+    VALUE_COLUMNS,
+    DailyFigures,
+    DailyReasons,
+    Rating,
+    RatingSettings,
+    value_column,
+)
 from ratings.scale import LOW_VALUES, POSITIVE_VALUES, REACTIONS
 
 PRESETS = (7, 30, 90)
@@ -34,7 +40,6 @@ MAX_DAYS = 3 * 366
 # Dates a period may take: beyond these, a week's Monday or the day after the period would not
 # be a date any more.
 EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)
-DEFAULT_TARGET = RatingSettings._meta.get_field("happiness_target").default
 
 
 # --- periods ------------------------------------------------------------------------------------
@@ -178,9 +183,7 @@ class Summary:
 
 
 def happiness_target() -> int:
-    """Read without creating the settings row (a GET never writes)."""
-    target = RatingSettings.objects.filter(pk=1).values_list("happiness_target", flat=True)
-    return next(iter(target), DEFAULT_TARGET)
+    return RatingSettings.current().happiness_target
 
 
 def csat_summary(*, period: Period, teammate_id: int | None = None) -> Summary:
@@ -354,9 +357,7 @@ def teammates_for_filter() -> list[tuple[int, str]]:
 def reason_choices(*, period: Period) -> list[str]:
     """R3's reason filter: the admin's reasons, then any other reason seen in the period
     (a reason the admin has since removed); two queries."""
-    saved = RatingSettings.objects.filter(pk=1).values_list("low_rating_reasons", flat=True)
-    saved = list(saved)
-    configured = RatingSettings(**({"low_rating_reasons": saved[0]} if saved else {})).reasons
+    configured = RatingSettings.current().reasons
     seen = (
         _figures(DailyReasons, period, None)
         .filter(count__gt=0)
@@ -366,8 +367,3 @@ def reason_choices(*, period: Period) -> list[str]:
         .distinct()
     )
     return list(dict.fromkeys([*configured, *seen]))
-
-
-def teammate_of(*, user_id: int) -> tuple[int, str] | None:
-    """The (id, name) of a user's teammate profile, None for a user without one (R4)."""
-    return Teammate.objects.filter(user_id=user_id).values_list("pk", "name").first()

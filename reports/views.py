@@ -1,5 +1,5 @@
 """The report pages R1–R5: thin views over `reports.selectors` (reads) and
-`ratings.services` (the two writes: follow-up and happiness target).
+the two writes of `ratings` (follow-up and happiness target).
 
 Access: anonymous visitors are sent to the login page; R1–R3, the CSVs and the two actions
 need `reports.view_reports` (the Managers group) and answer 403 without it; R4 shows a
@@ -23,9 +23,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
+from conversations.selectors import teammate_of
+from ratings.answers import rating_follow_up
+from ratings.configure import happiness_target_set
 from ratings.models import Rating
 from ratings.scale import BY_VALUE, LOW_VALUES, REACTIONS
-from ratings.services import happiness_target_set, rating_follow_up
 from reports import exports, selectors
 from reports.forms import COMMENT_FIELDS, FOLLOWED_CHOICES, report_filters
 
@@ -41,8 +43,7 @@ SORT_COLUMNS = [
 
 
 def _forbidden(request, message: str):
-    teammate = selectors.teammate_of(user_id=request.user.pk)
-    context = {"message": message, "is_teammate": teammate is not None}
+    context = {"message": message, "is_teammate": teammate_of(request.user) is not None}
     return render(request, "reports/403.html", context, status=403)
 
 
@@ -55,7 +56,7 @@ def manager_required(view):
         if not request.user.has_perm(PERMISSION):
             # Sign-in lands on the summary; a teammate's own page is their achievements.
             landing = view.__name__ == "summary" and request.method == "GET"
-            if landing and selectors.teammate_of(user_id=request.user.pk) is not None:
+            if landing and teammate_of(request.user) is not None:
                 return redirect("reports:achievements")
             return _forbidden(request, "The reports are for managers.")
         return view(request, *args, **kwargs)
@@ -299,16 +300,16 @@ def follow_up(request, rating_id: int):
 @login_required
 def achievements(request):
     """R4: a teammate's own positive comments; a manager may pick any teammate."""
-    own = selectors.teammate_of(user_id=request.user.pk)
+    own = teammate_of(request.user)
     manager = request.user.has_perm(PERMISSION)
     if not manager:
         if own is None:
             return _forbidden(request, "Achievements are kept for teammates.")
-        if (request.GET.get("teammate") or str(own[0])) != str(own[0]):
+        if (request.GET.get("teammate") or str(own.pk)) != str(own.pk):
             return _forbidden(request, "You can see your own achievements only.")
-    teammates = selectors.teammates_for_filter() if manager else [own]
+    teammates = selectors.teammates_for_filter() if manager else [(own.pk, own.name)]
     filters = report_filters(request.GET, teammates=teammates, all_time=True)
-    teammate_id = filters.teammate_id or (own[0] if own else None)
+    teammate_id = filters.teammate_id or (own.pk if own else None)
     ratings = None
     if teammate_id:
         found = selectors.achievements(teammate_id=teammate_id, period=filters.period)
@@ -322,5 +323,5 @@ def achievements(request):
         ratings=ratings,
         manager=manager,
         subject=dict(teammates).get(teammate_id, ""),
-        own=own is not None and teammate_id == own[0],
+        own=own is not None and teammate_id == own.pk,
     )

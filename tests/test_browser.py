@@ -11,7 +11,7 @@ from django.core import mail
 from conversations import services
 from conversations.models import Channel
 from ratings.models import Rating
-from ratings.rules import REASONS
+from ratings.rules import RULE_WORDS
 from tests.factories import start_conversation
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
@@ -65,12 +65,14 @@ def test_A1_A3_an_email_link_rates_then_a_comment_makes_it_final(browser, links)
     assert Rating.objects.get().comment == "Quick & friendly <3"
 
     page.get_by_role("button", name="Amazing").click()
-    sync_api.expect(page.get_by_role("alert")).to_contain_text(REASONS["A3"])
+    sync_api.expect(page.get_by_role("alert")).to_contain_text(RULE_WORDS["A3"])
     assert Rating.objects.get().value == 4
 
     # The email's other links now say why instead of posting.
     page.goto(links["Terrible"])
-    sync_api.expect(page.get_by_text(f"Not changed to Terrible: {REASONS['A3']}")).to_be_visible()
+    sync_api.expect(
+        page.get_by_text(f"Not changed to Terrible: {RULE_WORDS['A3']}")
+    ).to_be_visible()
     assert Rating.objects.get().value == 4
     context.close()
 

@@ -115,7 +115,7 @@ def test_D4_eight_concurrent_closes_close_once_and_send_one_survey(eligible, tea
 
 def test_D4_eight_concurrent_send_tasks_send_one_survey(eligible, teammate, monkeypatch):
     # The close commits without enqueueing, so that only the eight threads run the task.
-    monkeypatch.setattr("ratings.services.rating_request_enqueue", lambda **kwargs: None)
+    monkeypatch.setattr("ratings.decisions.rating_request_enqueue", lambda **kwargs: None)
     services.conversation_close(conversation=eligible, by=teammate)
     assert not RatingDecision.objects.exists()
 

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from conversations import services
 from conversations.models import Channel, Contact, ConversationClose, Origin, Part
 from ratings.models import RatingDecision, RatingRequest, RatingSettings
-from ratings.rules import REASONS
+from ratings.rules import RULE_WORDS
 from ratings.selectors import rating_decision
 from ratings.services import rating_decisions_sweep, rating_request_send
 from tests.factories import ContactFactory, TeammateFactory, start_conversation
@@ -62,7 +62,7 @@ def assert_skipped(conversation, rule):
     decision = rating_decision(conversation=conversation)
     assert decision.status == "skipped"
     assert decision.rule == rule
-    assert decision.words == REASONS[rule]
+    assert decision.words == RULE_WORDS[rule]
     assert rule in decision.summary
     assert not RatingRequest.objects.filter(conversation=conversation).exists()
     (row,) = _decisions(conversation)
@@ -211,7 +211,7 @@ def test_E6_closing_again_after_a_reopen_sends_nothing_new(teammate, close):
         (second, "skipped", "E6"),
     ]
     decision = rating_decision(conversation=conversation)
-    assert (decision.status, decision.rule, decision.words) == ("skipped", "E6", REASONS["E6"])
+    assert (decision.status, decision.rule, decision.words) == ("skipped", "E6", RULE_WORDS["E6"])
     assert len(mail.outbox) == 1
     assert conversation.parts.filter(event=Part.Event.RATING_REQUESTED).count() == 1
 
@@ -275,7 +275,7 @@ def test_D5_reopened_before_the_task_ran_sends_nothing(teammate):
     assert (decision.status, decision.rule, decision.words) == (
         "skipped",
         "reopened",
-        REASONS["reopened"],
+        RULE_WORDS["reopened"],
     )
     assert not RatingRequest.objects.filter(conversation=conversation).exists()
     assert mail.outbox == []
@@ -443,5 +443,5 @@ def test_D5_the_sweep_schedule_exists_once_and_runs_every_minute():
 
     ensure_sweep_schedule(sender=None)
     (schedule,) = Schedule.objects.filter(name=SWEEP_SCHEDULE_NAME)
-    assert schedule.func == "ratings.services.rating_decisions_sweep"
+    assert schedule.func == "ratings.decisions.rating_decisions_sweep"
     assert (schedule.schedule_type, schedule.minutes) == (Schedule.MINUTES, 1)

@@ -12,11 +12,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from conversations import services
 from conversations.models import Channel, Part
-from ratings import services as rating_services
-from ratings.delivery import survey_message_id
+from ratings import decisions
 from ratings.models import RatingDecision, RatingRequest
 from ratings.selectors import rating_decision
 from ratings.services import rating_decisions_sweep, rating_request_send
+from ratings.surveys import survey_message_id
 from tests.factories import start_conversation
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
@@ -34,7 +34,7 @@ def email_conversation(contact, teammate):
 def _close_without_queueing(monkeypatch, conversation, teammate):
     """Close it with the queue out of the way: the test runs the task itself."""
     with monkeypatch.context() as patch:
-        patch.setattr(rating_services, "async_task", lambda *args, **kwargs: None)
+        patch.setattr(decisions, "async_task", lambda *args, **kwargs: None)
         services.conversation_close(conversation=conversation, by=teammate)
 
 
@@ -49,7 +49,7 @@ def test_D4_the_close_is_made_when_the_broker_cannot_be_reached_and_D5_sweeps_it
         raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     with monkeypatch.context() as patch, time_machine.travel(NOW, tick=False):
-        patch.setattr(rating_services, "async_task", broker_down)
+        patch.setattr(decisions, "async_task", broker_down)
         with django_capture_on_commit_callbacks(execute=True):
             services.conversation_close(conversation=email_conversation, by=teammate)
 
@@ -102,7 +102,7 @@ def test_D5_the_task_reconnects_after_a_lost_connection_and_decides_once(
     email_conversation, teammate, monkeypatch
 ):
     _close_without_queueing(monkeypatch, email_conversation, teammate)
-    decide = rating_services._decide
+    decide = decisions._decide
     calls = []
 
     def decide_after_a_cut(conversation_id):
@@ -111,7 +111,7 @@ def test_D5_the_task_reconnects_after_a_lost_connection_and_decides_once(
             raise OperationalError("terminating connection due to administrator command")
         return decide(conversation_id)
 
-    monkeypatch.setattr(rating_services, "_decide", decide_after_a_cut)
+    monkeypatch.setattr(decisions, "_decide", decide_after_a_cut)
     assert "emailed" in rating_request_send(conversation_id=email_conversation.pk)
     assert len(calls) == 2
     assert RatingDecision.objects.filter(conversation=email_conversation).count() == 1

@@ -16,7 +16,7 @@ from django.urls import reverse
 from conversations import services
 from conversations.models import Channel, Origin
 from ratings.models import MessengerApp, Rating, RatingEvent, RatingRequest, RatingSettings
-from ratings.rules import REASONS
+from ratings.rules import RULE_WORDS
 from ratings.services import rating_request_send
 from ratings.tokens import messenger_token, rating_token
 from tests.factories import ContactFactory, WorkflowFactory, start_conversation
@@ -208,7 +208,7 @@ def test_A3_a_change_through_the_card_after_a_comment_is_refused_plainly(client,
     response = client.post(action, {"value": 1, "next": back})
     assert response.status_code == 409
     html = _html(response)
-    assert REASONS["A3"] in html
+    assert RULE_WORDS["A3"] in html
     assert f'<a href="{back}">Back to your conversation</a>' in html
     assert Rating.objects.get().value == 4
     assert RatingEvent.objects.count() == events
@@ -218,13 +218,13 @@ def test_A4_the_card_says_when_the_time_to_rate_has_passed(client, contact, thre
     _settings(prevent_rating_after=True, rating_window_hours=24)
     with time_machine.travel(CLOSED_AT + timedelta(hours=25), tick=False):
         card = _section(_html(client.get(_page_url(contact))), thread)
-        assert REASONS["A4"] in card
+        assert RULE_WORDS["A4"] in card
         assert "rate-form" not in card
         request = RatingRequest.objects.get(conversation=thread)
         token = rating_token(request_id=request.pk, conversation_id=thread.pk)
         response = client.post(reverse("ratings:rate", args=[token]), {"value": 5})
     assert response.status_code == 403
-    assert REASONS["A4"] in _html(response)
+    assert RULE_WORDS["A4"] in _html(response)
     assert not Rating.objects.exists()
 
 

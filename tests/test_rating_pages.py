@@ -19,7 +19,7 @@ from django.urls import reverse
 from conversations import services
 from conversations.models import Channel, Origin, Part
 from ratings.models import Rating, RatingEvent, RatingRequest, RatingSettings
-from ratings.rules import REASONS
+from ratings.rules import RULE_WORDS
 from ratings.services import rating_request_send
 from ratings.tokens import MESSENGER_SALT, rating_token
 from tests.factories import ContactFactory, WorkflowFactory, start_conversation
@@ -231,13 +231,13 @@ def test_A3_after_a_comment_a_change_is_refused_with_409_and_nothing_written(
     response = client.post(_url(rating_request, 4), {"value": 1})
     assert response.status_code == 409
     html = _text(response)
-    assert REASONS["A3"] in html
+    assert RULE_WORDS["A3"] in html
     assert "Your rating: Great" in html  # the recorded rating is shown
     assert _written() == before
 
     response = client.post(_comment_url(rating_request), {"comment": "One more thing"})
     assert response.status_code == 409
-    assert REASONS["A3"] in _text(response)
+    assert RULE_WORDS["A3"] in _text(response)
     assert _written() == before
 
 
@@ -245,7 +245,7 @@ def test_A3_an_email_link_for_another_reaction_after_a_comment_says_why(client, 
     client.post(_url(rating_request, 4), {"value": 4})
     client.post(_comment_url(rating_request), {"comment": "Fine"})
     html = _text(client.get(_url(rating_request, 1)))
-    assert f"Not changed to Terrible: {REASONS['A3']}" in html
+    assert f"Not changed to Terrible: {RULE_WORDS['A3']}" in html
 
 
 # --- A4, A5, A6: hour limits ------------------------------------------------------------------
@@ -267,11 +267,11 @@ def test_A4_a_first_rating_within_n_hours_of_the_close(client, rating_request, o
         assert Rating.objects.get().value == 3
     else:
         # The page says so instead of posting by itself; a post is refused and writes nothing.
-        assert REASONS["A4"] in page
+        assert RULE_WORDS["A4"] in page
         assert "data-autosubmit" not in page
         assert "Send my rating" not in page
         assert response.status_code == 403
-        assert REASONS["A4"] in _text(response)
+        assert RULE_WORDS["A4"] in _text(response)
         assert _written() == before
         assert not Rating.objects.exists()
 
@@ -290,10 +290,10 @@ def test_A5_a_change_within_n_hours_of_the_close(client, rating_request, offset,
         assert response.status_code == 303
         assert Rating.objects.get().value == 2
     else:
-        assert REASONS["A5"] in page
+        assert RULE_WORDS["A5"] in page
         assert "Changed your mind?" not in page
         assert response.status_code == 403
-        assert REASONS["A5"] in _text(response)
+        assert RULE_WORDS["A5"] in _text(response)
         assert _written() == before
         assert Rating.objects.get().value == 5
 
@@ -331,7 +331,7 @@ def test_A6_a_workflows_rating_hours_replace_the_settings(
         assert Rating.objects.get().value == 4
     else:
         assert response.status_code == 403
-        assert REASONS["A4"] in _text(response)
+        assert RULE_WORDS["A4"] in _text(response)
         assert not Rating.objects.exists()
 
 

@@ -13,10 +13,12 @@ from functools import partial
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.urls import reverse
 
+from conversations.selectors import teammate_of
 from ratings.models import RatingSettings
 from ratings.services import rating_follow_up, rating_submit
 from reports import selectors
@@ -129,7 +131,7 @@ def selector_reads(teammate_id: int):
         ("teammates_table(teammate)", 2, partial(table, period=period, **one)),
         ("happiness_target", 1, selectors.happiness_target),
         ("teammates_for_filter", 1, selectors.teammates_for_filter),
-        ("teammate_of", 1, partial(selectors.teammate_of, user_id=1)),
+        ("teammate_of", 1, lambda: teammate_of(get_user_model()(pk=1))),
         # the settings' reasons, the other reasons seen in the period
         ("reason_choices", 2, partial(selectors.reason_choices, period=period)),
         # the count, the page (its relations joined)

@@ -30,8 +30,8 @@ from conversations.text import visible_characters
 from ratings import rules
 from ratings.rules import (
     MIN_REPLY_CHARACTERS,
-    REASONS,
     RECENCY,
+    RULE_WORDS,
     CloseFacts,
     Switches,
     Windows,
@@ -176,7 +176,7 @@ def test_E1_E8_property_eligibility_is_a_total_function_of_the_facts(facts, swit
     """Never raises for valid facts; answers None or one of its rules, with plain words."""
     answer = eligibility(facts, switches)
     assert answer is None or answer in ELIGIBILITY_ORDER
-    assert answer is None or REASONS[answer]
+    assert answer is None or RULE_WORDS[answer]
 
 
 @PROPERTY

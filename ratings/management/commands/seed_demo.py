@@ -21,7 +21,7 @@ from conversations.services import TEAMMATES_GROUP
 from conversations.signals import conversation_closed
 from ratings import demo as ratings_demo
 from ratings.models import Rating
-from ratings.rules import REASONS
+from ratings.rules import RULE_WORDS
 from ratings.services import on_conversation_closed
 
 # Below this many conversations the run is too short for a progress bar.
@@ -175,7 +175,7 @@ class Command(BaseCommand):
             f"than 7 days after the last reply)"
         )
         skipped = ratings["skipped"]
-        by_rule = ", ".join(f"{rule} {skipped[rule]}" for rule in REASONS if skipped.get(rule))
+        by_rule = ", ".join(f"{rule} {skipped[rule]}" for rule in RULE_WORDS if skipped.get(rule))
         write(
             f"  decided:  {ratings['decisions']} closes: {ratings['sent']} surveys sent, "
             f"{sum(skipped.values())} skipped ({by_rule or 'none'})"

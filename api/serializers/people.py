@@ -1,0 +1,45 @@
+"""Contacts and teammates."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from api.fields import (
+    QuerySerializer,
+    StrictCharField,
+    StrictChoiceField,
+    StrictEmailField,
+    StrictSerializer,
+)
+from conversations.models import (
+    Contact,
+    Teammate,
+)
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ["id", "role", "name", "email", "created_at"]
+        read_only_fields = fields
+
+
+class ContactCreateSerializer(StrictSerializer):
+    role = StrictChoiceField(choices=Contact.Role.choices)
+    name = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    email = StrictEmailField(max_length=254)
+
+
+class ContactQuerySerializer(QuerySerializer):
+    email = serializers.CharField(
+        required=False, max_length=254, help_text="Contacts whose email contains this text."
+    )
+
+
+class TeammateSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta:
+        model = Teammate
+        fields = ["id", "name", "email", "created_at"]
+        read_only_fields = fields

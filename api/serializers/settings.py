@@ -1,0 +1,50 @@
+"""The rating settings: their shape here, their checks in `ratings.configure`."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from api.fields import (
+    IdField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictSerializer,
+)
+from ratings.configure import SETTINGS_FIELDS
+from ratings.models import RatingSettings
+
+
+class RatingSettingsSerializer(StrictSerializer):
+    """The admin's rating settings; an update is checked by `ratings.configure`, as the
+    admin's form is."""
+
+    ask_users = StrictBooleanField(required=False, help_text="E1: ask users.")
+    ask_leads = StrictBooleanField(required=False, help_text="E1: ask leads.")
+    send_direct_outbound = StrictBooleanField(required=False, help_text="E2.")
+    send_outbound_api_workflows = StrictBooleanField(required=False, help_text="E2.")
+    prevent_rating_after = StrictBooleanField(required=False, help_text="A4.")
+    rating_window_hours = StrictIntegerField(min_value=1, max_value=2_147_483_647, required=False)
+    prevent_change_after = StrictBooleanField(required=False, help_text="A5.")
+    change_window_hours = StrictIntegerField(min_value=1, max_value=2_147_483_647, required=False)
+    rating_app = IdField(required=False, allow_null=True, help_text="D3: an installed app's id.")
+    happiness_target = StrictIntegerField(min_value=0, max_value=100, required=False)
+    survey_question = StrictCharField(max_length=200, required=False)
+    low_rating_reasons = serializers.ListField(
+        child=StrictCharField(max_length=200),
+        max_length=50,
+        required=False,
+        help_text="Offered after a terrible or bad rating (A1).",
+    )
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    updated_by = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The user who changed them last."
+    )
+
+    def to_representation(self, instance: RatingSettings):
+        data = {name: getattr(instance, name) for name in SETTINGS_FIELDS}
+        data["rating_app"] = instance.rating_app_id
+        data["low_rating_reasons"] = instance.reasons
+        data["updated_at"] = self.fields["updated_at"].to_representation(instance.updated_at)
+        data["updated_by"] = instance.updated_by_id
+        return data

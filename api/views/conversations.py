@@ -1,0 +1,266 @@
+"""Conversations and the inbox actions, through `conversations.services`; a conversation's
+rating decision and rating."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import idempotency
+from api.pagination import Cursor
+from api.permissions import ActsAsTeammate, HasRequiredPerms
+from api.serializers.common import EmptySerializer
+from api.serializers.conversations import (
+    CloseSerializer,
+    ConversationCreateSerializer,
+    ConversationDetailSerializer,
+    ConversationQuerySerializer,
+    ConversationSerializer,
+    MessageSerializer,
+    PartSerializer,
+    SnoozeSerializer,
+)
+from api.serializers.ratings import (
+    DecisionSerializer,
+    RatingDetailSerializer,
+)
+from api.views.base import PaginatedList, found_or_404, validated
+from conversations import services as conversation_services
+from conversations.models import Conversation, Origin, Teammate
+from conversations.selectors import teammate_of
+from ratings import selectors as rating_selectors
+from ratings.models import Rating
+
+CONVERSATION_CREATE = "conversation.create"
+
+
+def _conversation_detail(pk: int) -> dict:
+    conversation = Conversation.objects.prefetch_related("contacts", "parts").get(pk=pk)
+    return ConversationDetailSerializer(conversation).data
+
+
+class ConversationCursor(Cursor):
+    ordering = ("-updated_at", "-id")
+
+
+@extend_schema(tags=["conversations"])
+class ConversationList(PaginatedList):
+    queryset = Conversation.objects.prefetch_related("contacts")
+    serializer_class = ConversationSerializer
+    query_serializer_class = ConversationQuerySerializer
+    pagination_class = ConversationCursor
+    permission_classes = [IsAuthenticated, HasRequiredPerms, ActsAsTeammate]
+    required_perms = {
+        "GET": ["conversations.view_conversation"],
+        "POST": ["conversations.add_conversation"],
+    }
+    error_statuses = {"POST": (409, 422)}
+
+    def filtered(self, queryset, query):
+        if "state" in query:
+            queryset = queryset.filter(state=query["state"])
+        if "teammate" in query:
+            queryset = queryset.filter(assignee_id=query["teammate"])
+        if "updated_since" in query:
+            queryset = queryset.filter(updated_at__gte=query["updated_since"])
+        return queryset
+
+    @extend_schema(
+        summary="List conversations",
+        description="Newest change first; filter by state, assignee and time of last change.",
+        parameters=[ConversationQuerySerializer],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Start a conversation",
+        description="The same service as the admin inbox. With an `Idempotency-Key` header, "
+        "sending the same request again returns the conversation the first one made (201, "
+        "header `Idempotent-Replayed: true`) instead of a second one.",
+        request=ConversationCreateSerializer,
+        responses={201: ConversationDetailSerializer},
+        parameters=[
+            OpenApiParameter(
+                idempotency.HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="A unique key per conversation to create (1–255 characters).",
+            )
+        ],
+    )
+    def post(self, request):
+        key = idempotency.key_from(request)
+        data = validated(ConversationCreateSerializer, request.data)
+        teammate = teammate_of(request.user)
+
+        def create():
+            return conversation_services.conversation_start(
+                channel=data["channel"],
+                origin=data["origin"],
+                contacts=data["contacts"],
+                body=data["body"],
+                subject=data["subject"],
+                workflow=data["workflow"],
+                started_by=teammate if data["origin"] == Origin.DIRECT_OUTBOUND else None,
+            )
+
+        conversation, replayed = idempotency.create_once(
+            user=request.user,
+            scope=CONVERSATION_CREATE,
+            key=key,
+            body_fingerprint=idempotency.fingerprint(request.data),
+            create=create,
+        )
+        response = Response(_conversation_detail(conversation.pk), status=status.HTTP_201_CREATED)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+@extend_schema(tags=["conversations"], summary="Read a conversation with its thread")
+class ConversationDetail(generics.RetrieveAPIView):
+    queryset = Conversation.objects.prefetch_related("contacts", "parts")
+    serializer_class = ConversationDetailSerializer
+    lookup_url_kwarg = "id"
+    required_perms = {"GET": ["conversations.view_conversation"]}
+
+
+class ConversationAction(APIView):
+    """POST /conversations/{id}/<action>/: one service call by the calling teammate."""
+
+    permission_classes = [IsAuthenticated, HasRequiredPerms, ActsAsTeammate]
+    required_perms = {"POST": ["conversations.change_conversation"]}
+    input_serializer: type[serializers.Serializer] = EmptySerializer
+
+    def act(self, conversation: Conversation, teammate: Teammate, data: dict) -> Response:
+        raise NotImplementedError
+
+    def post(self, request, id):
+        data = validated(self.input_serializer, request.data)
+        conversation = found_or_404(Conversation.objects.all(), id, "conversation")
+        return self.act(conversation, teammate_of(request.user), data)
+
+
+def _action_schema(
+    summary: str, description: str, request, response=ConversationDetailSerializer, code=200
+):
+    return extend_schema(
+        tags=["conversations"],
+        summary=summary,
+        description=description + " Done by the calling teammate, through the same service "
+        "as the admin inbox; a refusal is a 400 with the service's message.",
+        request=request,
+        responses={code: response},
+    )
+
+
+@_action_schema(
+    "Reply",
+    "A reply visible to the customer; a closed conversation must be reopened first.",
+    MessageSerializer,
+    PartSerializer,
+    201,
+)
+class ConversationReply(ConversationAction):
+    input_serializer = MessageSerializer
+
+    def act(self, conversation, teammate, data):
+        part = conversation_services.conversation_reply(
+            conversation=conversation, author=teammate, body=data["body"]
+        )
+        return Response(PartSerializer(part).data, status=status.HTTP_201_CREATED)
+
+
+@_action_schema(
+    "Add an internal note",
+    "Seen by teammates only; never counted for the survey (E3).",
+    MessageSerializer,
+    PartSerializer,
+    201,
+)
+class ConversationNote(ConversationAction):
+    input_serializer = MessageSerializer
+
+    def act(self, conversation, teammate, data):
+        part = conversation_services.conversation_note(
+            conversation=conversation, author=teammate, body=data["body"]
+        )
+        return Response(PartSerializer(part).data, status=status.HTTP_201_CREATED)
+
+
+@_action_schema(
+    "Close",
+    "Closes the conversation; once committed, the rating request is decided by the rules "
+    "(E1–E8) in the task queue (see rating-request). `quiet` sends no survey (E8).",
+    CloseSerializer,
+)
+class ConversationClose(ConversationAction):
+    input_serializer = CloseSerializer
+
+    def act(self, conversation, teammate, data):
+        conversation_services.conversation_close(
+            conversation=conversation, by=teammate, quiet=data["quiet"]
+        )
+        return Response(_conversation_detail(conversation.pk))
+
+
+@_action_schema(
+    "Snooze",
+    "Sets an open conversation aside until `until` (Z1); it wakes by itself (Z2).",
+    SnoozeSerializer,
+)
+class ConversationSnooze(ConversationAction):
+    input_serializer = SnoozeSerializer
+
+    def act(self, conversation, teammate, data):
+        conversation_services.conversation_snooze(
+            conversation=conversation, by=teammate, until=data["until"]
+        )
+        return Response(_conversation_detail(conversation.pk))
+
+
+@_action_schema("Reopen", "Reopens a closed or snoozed conversation.", EmptySerializer)
+class ConversationReopen(ConversationAction):
+    def act(self, conversation, teammate, data):
+        conversation_services.conversation_reopen(conversation=conversation, by=teammate)
+        return Response(_conversation_detail(conversation.pk))
+
+
+@extend_schema(
+    tags=["conversations"],
+    summary="Rating request status",
+    description="The decision of the latest close: none (never closed), pending, sent (with "
+    "the request) or skipped (with the rule, E1–E8, and why).",
+    responses={200: DecisionSerializer},
+)
+class ConversationRatingRequest(APIView):
+    required_perms = {"GET": ["conversations.view_conversation", "ratings.view_ratingdecision"]}
+
+    def get(self, request, id):
+        conversation = found_or_404(Conversation.objects.all(), id, "conversation")
+        decision = rating_selectors.rating_decision(conversation=conversation)
+        return Response(DecisionSerializer(decision).data)
+
+
+@extend_schema(
+    tags=["conversations"],
+    summary="The conversation's rating with its history (A8)",
+    responses={200: RatingDetailSerializer},
+)
+class ConversationRating(APIView):
+    required_perms = {"GET": ["conversations.view_conversation", "ratings.view_rating"]}
+
+    def get(self, request, id):
+        conversation = found_or_404(Conversation.objects.all(), id, "conversation")
+        rating = Rating.objects.prefetch_related("history").filter(conversation=conversation)
+        rating = rating.first()
+        if rating is None:
+            raise NotFound("This conversation has no rating.")
+        return Response(RatingDetailSerializer(rating).data)

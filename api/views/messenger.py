@@ -1,0 +1,133 @@
+"""The customer's rating card in the Messenger: the signed token is the only credential."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.serializers.common import ErrorSerializer
+from api.serializers.messenger import (
+    CommentInputSerializer,
+    RatingCardSerializer,
+    ReactionInputSerializer,
+)
+from api.throttles import CustomerAddressThrottle, RatingTokenThrottle
+from api.views.base import validated
+from ratings import selectors as rating_selectors
+from ratings.answers import rating_comment, rating_submit
+from ratings.rules import rule_words
+from ratings.scale import REACTIONS
+
+
+def _refusal(rule: str | None) -> dict | None:
+    return {"rule": rule, "message": rule_words(rule)} if rule else None
+
+
+def _card(state: rating_selectors.RatingState) -> dict:
+    rating = state.rating
+    return {
+        "conversation": state.request.conversation_id,
+        "question": state.question,
+        "reactions": [
+            {"value": r.value, "name": r.name, "label": r.label, "emoji": r.emoji}
+            for r in REACTIONS
+        ],
+        "rating": None
+        if rating is None
+        else {
+            "value": rating.value,
+            "reaction": state.current.name,
+            "comment": rating.comment,
+            "reasons": list(rating.reasons or []),
+            "rated_at": rating.rated_at,
+            "changed_at": rating.changed_at,
+            "commented_at": rating.commented_at,
+        },
+        "can_rate": state.can_rate,
+        "rate_refusal": _refusal(state.rate_refusal),
+        "can_comment": state.can_comment,
+        "comment_refusal": _refusal(state.comment_refusal),
+        "reasons": list(state.reasons),
+    }
+
+
+def _card_response(token: str, code: int = 200) -> Response:
+    state = rating_selectors.rating_link_state(token=token)
+    return Response(RatingCardSerializer(_card(state)).data, status=code)
+
+
+TOKEN_PARAMETER = OpenApiParameter(
+    "token",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The rating request's signed token (from the Messenger card).",
+)
+
+
+class CustomerView(APIView):
+    """No account: the signed token names the request (A9) and is all the credential; it never
+    logs anyone in. Throttled per token and per address."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [RatingTokenThrottle, CustomerAddressThrottle]
+    error_statuses = (404,)
+
+
+@extend_schema(
+    tags=["messenger"],
+    summary="The rating card of a request",
+    description="The current rating, whether a rating (or a change) and a comment are taken "
+    "now and, if not, the rule that refuses them (A2–A6), the question and the reasons "
+    "offered after a terrible or bad rating (A1). Reads only.",
+    parameters=[TOKEN_PARAMETER],
+    responses={200: RatingCardSerializer},
+)
+class MessengerCard(CustomerView):
+    def get(self, request, token):
+        return _card_response(token)
+
+
+@extend_schema(
+    tags=["messenger"],
+    summary="Rate, or change the rating",
+    description="A1, A2; refused with the rule's id as `code`: A4 (403, too late to rate), "
+    "A5 (403, too late to change), A3 (409, a comment was left).",
+    parameters=[TOKEN_PARAMETER],
+    request=ReactionInputSerializer,
+    responses={
+        200: RatingCardSerializer,
+        403: OpenApiResponse(
+            ErrorSerializer, description="A4 or A5: a time limit refuses it (see `code`)."
+        ),
+        409: OpenApiResponse(ErrorSerializer, description="A3: a comment was left."),
+    },
+)
+class MessengerReaction(CustomerView):
+    error_statuses = (403, 404, 409)
+
+    def post(self, request, token):
+        data = validated(ReactionInputSerializer, request.data)
+        rating_submit(token=token, value=data["value"])
+        return _card_response(token)
+
+
+@extend_schema(
+    tags=["messenger"],
+    summary="Leave a comment (and reasons after a terrible or bad rating)",
+    description="A1; one comment, after which the rating is final (A3: a second is refused "
+    "with 409 and code A3).",
+    parameters=[TOKEN_PARAMETER],
+    request=CommentInputSerializer,
+    responses={200: RatingCardSerializer},
+)
+class MessengerComment(CustomerView):
+    error_statuses = (404, 409)
+
+    def post(self, request, token):
+        data = validated(CommentInputSerializer, request.data)
+        rating_comment(token=token, comment=data["comment"], reasons=data["reasons"])
+        return _card_response(token)

@@ -1,0 +1,70 @@
+"""Contacts and teammates."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+
+from api.serializers.people import (
+    ContactCreateSerializer,
+    ContactQuerySerializer,
+    ContactSerializer,
+    TeammateSerializer,
+)
+from api.views.base import PaginatedList, validated
+from conversations import services as conversation_services
+from conversations.models import Contact, Teammate
+
+
+@extend_schema(tags=["contacts"])
+class ContactList(PaginatedList):
+    queryset = Contact.objects.all()
+    serializer_class = ContactSerializer
+    query_serializer_class = ContactQuerySerializer
+    required_perms = {
+        "GET": ["conversations.view_contact"],
+        "POST": ["conversations.add_contact"],
+    }
+
+    def filtered(self, queryset, query):
+        if query.get("email"):
+            queryset = queryset.filter(email__icontains=query["email"].strip())
+        return queryset
+
+    @extend_schema(summary="List contacts", parameters=[ContactQuerySerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Create a contact",
+        request=ContactCreateSerializer,
+        responses={201: ContactSerializer},
+    )
+    def post(self, request):
+        data = validated(ContactCreateSerializer, request.data)
+        contact = conversation_services.contact_create(**data)
+        return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["contacts"], summary="Read a contact")
+class ContactDetail(generics.RetrieveAPIView):
+    queryset = Contact.objects.all()
+    serializer_class = ContactSerializer
+    lookup_url_kwarg = "id"
+    required_perms = {"GET": ["conversations.view_contact"]}
+
+
+@extend_schema(tags=["teammates"], summary="List teammates")
+class TeammateList(PaginatedList):
+    queryset = Teammate.objects.select_related("user")
+    serializer_class = TeammateSerializer
+    required_perms = {"GET": ["conversations.view_teammate"]}
+
+
+@extend_schema(tags=["teammates"], summary="Read a teammate")
+class TeammateDetail(generics.RetrieveAPIView):
+    queryset = Teammate.objects.select_related("user")
+    serializer_class = TeammateSerializer
+    lookup_url_kwarg = "id"
+    required_perms = {"GET": ["conversations.view_teammate"]}

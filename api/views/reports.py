@@ -1,0 +1,106 @@
+"""The report figures (R1, R2), from the report pages' own selectors."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.serializers.reports import (
+    PeriodQuerySerializer,
+    SummarySerializer,
+    TeammatesReportQuerySerializer,
+    TeammatesReportSerializer,
+)
+from api.views.base import period_of, validated_query
+from ratings.scale import REACTIONS
+from reports import selectors as report_selectors
+
+
+def _reaction_counts(counts) -> list[dict]:
+    total = counts.total
+    return [
+        {
+            "value": r.value,
+            "name": r.name,
+            "emoji": r.emoji,
+            "count": counts.by_value[r.value],
+            "share": report_selectors.share(counts.by_value[r.value], total),
+        }
+        for r in reversed(REACTIONS)
+    ]
+
+
+@extend_schema(
+    tags=["reports"],
+    summary="CSAT summary (R1)",
+    description="The figures of the summary page, from the same selectors.",
+    parameters=[PeriodQuerySerializer],
+    responses={200: SummarySerializer},
+)
+class ReportSummary(APIView):
+    required_perms = {"GET": ["reports.view_reports"]}
+
+    def get(self, request):
+        query = validated_query(PeriodQuerySerializer, request)
+        period = period_of(query)
+        teammate_id = query.validated_data.get("teammate")
+        summary = report_selectors.csat_summary(period=period, teammate_id=teammate_id)
+        bucket, points = report_selectors.csat_trend(period=period, teammate_id=teammate_id)
+        counts = summary.counts
+        data = {
+            "period": period,
+            "teammate": teammate_id,
+            "ratings": counts.total,
+            "by_reaction": _reaction_counts(counts),
+            "positive": counts.positive,
+            "neutral": counts.neutral,
+            "negative": counts.negative,
+            "csat": counts.csat,
+            "requests": summary.requests,
+            "answered": summary.answered,
+            "response_rate": summary.response_rate,
+            "target": summary.target,
+            "meets_target": summary.meets_target,
+            "reasons": [{"reason": reason, "count": n} for reason, n in summary.reasons],
+            "trend": {"bucket": bucket, "points": points},
+        }
+        return Response(SummarySerializer(data).data)
+
+
+@extend_schema(
+    tags=["reports"],
+    summary="CSAT per teammate (R2)",
+    description="The rows of the teammates page, from the same selector.",
+    parameters=[TeammatesReportQuerySerializer],
+    responses={200: TeammatesReportSerializer},
+)
+class ReportTeammates(APIView):
+    required_perms = {"GET": ["reports.view_reports"]}
+
+    def get(self, request):
+        query = validated_query(TeammatesReportQuerySerializer, request)
+        period = period_of(query)
+        rows = report_selectors.teammates_table(
+            period=period,
+            sort=query.validated_data["sort"],
+            teammate_id=query.validated_data.get("teammate"),
+        )
+        target = report_selectors.happiness_target()
+        data = {
+            "period": period,
+            "target": target,
+            "rows": [
+                {
+                    "teammate": row.teammate_id,
+                    "name": row.name,
+                    "requests": row.requests,
+                    "ratings": row.ratings,
+                    "csat": row.csat,
+                    "meets_target": None if row.csat is None else row.csat >= target,
+                    "by_reaction": _reaction_counts(row.counts),
+                }
+                for row in rows
+            ],
+        }
+        return Response(TeammatesReportSerializer(data).data)

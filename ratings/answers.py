@@ -1,0 +1,212 @@
+"""The customer's answers (A1–A8) and a manager's follow-up on them (R3).
+
+`rating_submit` records or changes a reaction, `rating_comment` adds the one comment (with the
+low-rating reasons), each under the request's row lock and the rules of `ratings.rules`; a
+refusal raises `RatingRefused`, which carries its rule and the HTTP status every face answers
+with (A7), and writes nothing. Every accepted answer is appended to the history (A8) and moves
+the daily report figures on in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from conversations import clock
+from conversations.models import Part
+from conversations.services import conversation_event, refuse_nul
+from ratings.figures import figures_add, local_day, reasons_add
+from ratings.links import linked_request
+from ratings.models import (
+    Rating,
+    RatingEvent,
+    RatingReason,
+    RatingRequest,
+    RatingSettings,
+    value_column,
+)
+from ratings.rules import REFUSAL_STATUS, answer_refusal, rule_words
+from ratings.signals import rating_event_recorded
+
+MAX_COMMENT_LENGTH = 5000
+VALUE_MESSAGE = "Choose one of the five reactions (1 to 5)."
+COMMENT_TOO_LONG = f"The comment is longer than {MAX_COMMENT_LENGTH} characters."
+
+
+class RatingRefused(ValidationError):
+    """A3–A6: the rule named by `rule` refuses the answer; A7: `status` is how every face
+    answers it (403 for a time limit, 409 for a rating made final by its comment)."""
+
+    def __init__(self, rule: str):
+        self.rule = rule
+        self.status = REFUSAL_STATUS.get(rule, 409)
+        super().__init__(rule_words(rule), code=rule)
+
+
+def _locked_request(token: str) -> RatingRequest:
+    """A9: the request the link names, locked for the length of the answer."""
+    queryset = RatingRequest.objects.select_for_update(of=("self",)).select_related(
+        "close", "contact", "conversation__workflow"
+    )
+    request, _link = linked_request(token, queryset)
+    return request
+
+
+def _clean_value(value) -> int:
+    """A whole number 1–5, or its digits as text (from a form): 4.5 or True is no reaction."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        value = 0
+    if value not in Rating.Value.values:
+        raise ValidationError(VALUE_MESSAGE, code="invalid_value")
+    return value
+
+
+@transaction.atomic
+def rating_submit(*, token: str, value: int) -> Rating:
+    """A1: record the reaction; A2: change it; A4, A5, A6: within the hours since the close;
+    A3: not after a comment. A refusal raises `RatingRefused` and writes nothing."""
+    value = _clean_value(value)
+    request = _locked_request(token)
+    rating = Rating.objects.filter(request=request).first()
+    now = clock.now()
+    rule = answer_refusal(
+        action="rate",
+        closed_at=request.close.closed_at,
+        now=now,
+        windows=RatingSettings.load().windows(request.conversation.workflow),
+        has_rating=rating is not None,
+        has_comment=rating is not None and rating.commented_at is not None,
+    )
+    if rule:
+        raise RatingRefused(rule)
+    if rating is None:
+        rating = Rating.objects.create(
+            request=request,
+            teammate_id=request.teammate_id,
+            conversation_id=request.conversation_id,
+            value=value,
+            rated_at=now,
+            changed_at=now,
+        )
+        _history(rating, RatingEvent.Kind.RATED, now)
+        figures_add(
+            [
+                (local_day(now), rating.teammate_id, {value_column(value): 1}),
+                (local_day(request.created_at), rating.teammate_id, {"answered": 1}),
+            ]
+        )
+    elif rating.value != value:
+        figures_add(
+            [
+                (
+                    local_day(rating.rated_at),
+                    rating.teammate_id,
+                    {value_column(rating.value): -1, value_column(value): 1},
+                )
+            ]
+        )
+        rating.value = value
+        rating.changed_at = now
+        rating.save(update_fields=["value", "changed_at"])
+        _history(rating, RatingEvent.Kind.CHANGED, now)
+    else:
+        return rating  # the same reaction again: nothing changes
+    conversation_event(
+        conversation=request.conversation,
+        event=Part.Event.RATED,
+        body=f"{Rating.Value(value).label} ({value}/5)",
+        by=request.contact,
+    )
+    return rating
+
+
+def _clean_reasons(reasons: Iterable[str]) -> list[str]:
+    """The ticked reasons, stripped, without blanks and repeats, in the order given."""
+    return list(dict.fromkeys(r.strip() for r in (reasons or ()) if r and r.strip()))
+
+
+@transaction.atomic
+def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> Rating:
+    """A1: an optional comment, with the admin's low-rating reasons after terrible or bad.
+    A3: one comment, after which the rating is final."""
+    comment = (comment or "").strip()
+    reasons = _clean_reasons(reasons)
+    if not comment and not reasons:
+        raise ValidationError("Write a comment or tick a reason.", code="empty")
+    if len(comment) > MAX_COMMENT_LENGTH:
+        raise ValidationError(COMMENT_TOO_LONG, code="too_long")
+    refuse_nul(comment, "comment")  # PostgreSQL cannot store it: a 400, not a 500
+    request = _locked_request(token)
+    rating = Rating.objects.filter(request=request).first()
+    if rating is None:
+        raise ValidationError("Choose a reaction before leaving a comment.", code="no_rating")
+    settings = RatingSettings.load()
+    if reasons:
+        if rating.value > Rating.Value.BAD:
+            raise ValidationError(
+                "Reasons are offered only after a terrible or bad rating.", code="reasons"
+            )
+        unknown = [r for r in reasons if r not in settings.reasons]
+        if unknown:
+            raise ValidationError(f"Unknown reason: {unknown[0]}.", code="reasons")
+    now = clock.now()
+    rule = answer_refusal(
+        action="comment",
+        closed_at=request.close.closed_at,
+        now=now,
+        windows=settings.windows(request.conversation.workflow),
+        has_rating=True,
+        has_comment=rating.commented_at is not None,
+    )
+    if rule:
+        raise RatingRefused(rule)
+    rating.comment = comment
+    rating.reasons = reasons
+    rating.commented_at = now
+    rating.save(update_fields=["comment", "reasons", "commented_at"])
+    RatingReason.objects.bulk_create(RatingReason(rating=rating, reason=r) for r in reasons)
+    reasons_add(day=local_day(rating.rated_at), teammate_id=rating.teammate_id, reasons=reasons)
+    _history(rating, RatingEvent.Kind.COMMENTED, now)
+    return rating
+
+
+def _history(rating: Rating, kind: str, at: datetime) -> RatingEvent:
+    """A8: the append-only record of what was accepted, announced to receivers (webhooks)
+    inside the same transaction."""
+    event = RatingEvent.objects.create(
+        rating=rating,
+        kind=kind,
+        value=rating.value,
+        comment=rating.comment,
+        reasons=rating.reasons,
+        at=at,
+    )
+    rating_event_recorded.send(sender=RatingEvent, event=event, rating=rating)
+    return event
+
+
+@transaction.atomic
+def rating_follow_up(*, rating: Rating, by, undo: bool = False) -> Rating:
+    """R3: a manager marks a rating as followed up (who and when are kept), or takes it back."""
+    if rating.pk is None:
+        raise ValidationError("This rating has not been saved.")
+    locked = Rating.objects.select_for_update().get(pk=rating.pk)
+    if undo:
+        locked.followed_up_at = None
+        locked.followed_up_by = None
+    elif locked.followed_up_at is None:
+        locked.followed_up_at = clock.now()
+        locked.followed_up_by = by
+    else:
+        raise ValidationError("This rating was already marked as followed up.")
+    locked.save(update_fields=["followed_up_at", "followed_up_by"])
+    rating.followed_up_at, rating.followed_up_by_id = (
+        locked.followed_up_at,
+        locked.followed_up_by_id,
+    )
+    return locked

@@ -1,0 +1,40 @@
+"""A9: the rating request a customer's link names, checked in one place for every face.
+
+A link is signed (`ratings.tokens`), names one request and its conversation, and never logs
+anyone in. Both the reads (the rating page, the Messenger card) and the writes (a reaction, a
+comment) go through `linked_request`, so a tampered link, an unknown request and a link moved
+onto another conversation are refused alike.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from ratings.models import RatingRequest
+from ratings.tokens import BadToken, RatingLink, rating_token_read
+
+INVALID_LINK = "This rating link is not valid."
+
+
+class RatingLinkInvalid(ValidationError):
+    """A9: a tampered, unknown or cross-conversation link."""
+
+    def __init__(self, message=INVALID_LINK):
+        super().__init__(message, code="invalid_link")
+
+
+def linked_request(
+    token: str, queryset: QuerySet[RatingRequest]
+) -> tuple[RatingRequest, RatingLink]:
+    """The request `token` names, read from `queryset` (which says what to lock and join),
+    with the link itself; `RatingLinkInvalid` when the link was altered, names no request, or
+    names another conversation than the request's."""
+    try:
+        link = rating_token_read(token)
+    except BadToken:
+        raise RatingLinkInvalid() from None
+    request = queryset.filter(pk=link.request_id).first()
+    if request is None or request.conversation_id != link.conversation_id:
+        raise RatingLinkInvalid()
+    return request, link

@@ -1,0 +1,86 @@
+"""D1, D3: what a survey is on each channel — an email with five reaction links, a rating
+card in the Messenger, or the configured rating app's card instead of it. How it is handed
+over exactly once is `ratings.delivery`'s part."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings as django_settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from conversations.models import Channel, Part
+from conversations.services import conversation_event
+from ratings.models import RatingRequest, RatingSettings
+from ratings.scale import REACTIONS
+from ratings.tokens import rating_token
+
+
+def rating_url(request: RatingRequest, value: int | None = None) -> str:
+    """The absolute address of a reaction link (on SITE_URL: mail has no request at hand)."""
+    token = rating_token(
+        request_id=request.pk, conversation_id=request.conversation_id, value=value
+    )
+    return django_settings.SITE_URL + reverse("ratings:rate", args=[token])
+
+
+def survey_send(request: RatingRequest, *, connection=None) -> str:
+    """Send the survey for `request` on its conversation's channel and note it in the thread.
+    Raises when the mail server refuses; the caller records the failure.
+
+    D4: the note is written first and the hand-over to the mail server is the last step, so
+    the caller's commit follows it at once. With `connection` (an opened mail backend) the
+    caller closes the SMTP session after its commit, which keeps even the QUIT out of the
+    window between the hand-over and the commit."""
+    settings = RatingSettings.load()
+    if request.channel == Channel.EMAIL:
+        message = survey_email(request, settings)
+        note = f"Rating survey emailed to {request.contact.email}"
+        note_delivered(request, note)
+        if connection is not None:
+            connection.open()
+            message.connection = connection
+        message.send()
+        return note
+    if request.app_id:
+        note = f"Rating app card sent: {request.app.name}"
+    else:
+        note = f"Rating card sent: {settings.survey_question}"
+    note_delivered(request, note)
+    return note
+
+
+def note_delivered(request: RatingRequest, note: str):
+    """The thread's record that the survey went out (D1)."""
+    return conversation_event(
+        conversation=request.conversation, event=Part.Event.RATING_REQUESTED, body=note
+    )
+
+
+def survey_email(request: RatingRequest, settings: RatingSettings) -> EmailMultiAlternatives:
+    conversation = request.conversation
+    # A header is one line: a subject typed with line breaks still makes a deliverable email.
+    subject = " ".join(conversation.subject.split()) or "your conversation with us"
+    context = {
+        "question": settings.survey_question,
+        "teammate": request.teammate,
+        "contact": request.contact,
+        "subject": subject,
+        "reactions": [(reaction, rating_url(request, reaction.value)) for reaction in REACTIONS],
+    }
+    message = EmailMultiAlternatives(
+        subject=f"How did we do? Re: {subject}",
+        body=render_to_string("ratings/email/survey.txt", context),
+        to=[request.contact.email],
+        # One Message-ID per request: should a crash ever fall between the mail server's
+        # acceptance and the commit, the survey sent again is the same message, which mail
+        # clients show once.
+        headers={"Message-ID": survey_message_id(request)},
+    )
+    message.attach_alternative(render_to_string("ratings/email/survey.html", context), "text/html")
+    return message
+
+
+def survey_message_id(request: RatingRequest) -> str:
+    host = urlsplit(django_settings.SITE_URL).hostname or "localhost"
+    return f"<rating-request-{request.pk}.{request.conversation_id}@{host}>"
