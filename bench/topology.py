@@ -353,6 +353,8 @@ class Topology:
                 "Q_TIMEOUT": "30",
                 "Q_RETRY": "60",
                 "LOG_LEVEL": "WARNING",
+                # bench/topology_settings.py: collectstatic writes here.
+                "CSAT_TOPOLOGY_STATIC_ROOT": str(self.tmp / "static"),
             }
         )
         env.update(extra)
@@ -449,6 +451,8 @@ class Topology:
         self.sql(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)', dbname="postgres")
         self.sql(f'CREATE DATABASE "{self.dbname}"', dbname="postgres")
         self.manage("migrate", "--noinput", "-v", "0")
+        # As a deployment does: the pages link the hashed stylesheets of the manifest.
+        self.manage("collectstatic", "--noinput", "-v", "0")
         prepared = self.django("prepare")
         self.teammate_token = prepared["teammate_token"]
         self.manager_token = prepared["manager_token"]

@@ -1,7 +1,12 @@
 """Settings of `bench/topology.py`: the product's own settings (all from the environment the
-harness sets), with one change: the URLs add a bare view (`topology_urls`) for the side-by-side
-ratio. The product's URL configuration itself is not touched."""
+harness sets), with two changes: the URLs add a bare view (`topology_urls`) for the side-by-side
+ratio, and `collectstatic` (which the harness runs, as a deployment does) writes into the run's
+temporary directory instead of the project's `staticfiles/`. The product's URL configuration
+itself is not touched."""
+
+import os
 
 from csat_project.settings import *  # noqa: F403
 
 ROOT_URLCONF = "topology_urls"
+STATIC_ROOT = os.environ["CSAT_TOPOLOGY_STATIC_ROOT"]

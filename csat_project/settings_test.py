@@ -22,4 +22,6 @@ SITE_URL = "http://testserver"
 
 # django-q2 reads Q_CLUSTER once, at import: tasks run in the caller, at once.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
-WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
+# No collectstatic in tests: WhiteNoise serves /static/ from the finders, as under runserver.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -147,9 +147,13 @@ def test_the_page_is_private_small_and_self_contained(client, rating_request):
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert '<html lang="en">' in html
     assert "/admin/" not in html
-    # No external assets: no stylesheet, script or image from anywhere.
+    # No external assets: no stylesheet, script or image from anywhere else; the one
+    # stylesheet is this site's (tests/test_static.py: served, and the same on every page).
     assert not re.search(r'<(link|script|img)[^>]+(href|src)="(https?:)?//', html)
-    assert '<link rel="stylesheet"' not in html
+    assert re.findall(r'<link rel="stylesheet" href="([^"]*)"', html) == [
+        "/static/css/customer.css"
+    ]
+    assert "<style" not in html
 
 
 def test_A9_a_link_never_logs_anyone_in(client, rating_request):
