@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "ratings",
     "reports",
     "api",
+    "demo",
 ]
 
 MIDDLEWARE = [

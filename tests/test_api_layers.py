@@ -1,5 +1,6 @@
-"""The API is the top layer: it may use reports, ratings and conversations; none of them, nor
-the project's settings and urls beyond mounting it, imports the API."""
+"""The API is the top layer of the product (only the demo data sits above it): it may use
+reports, ratings and conversations; none of them, nor the project's settings and urls beyond
+mounting it, imports the API."""
 
 import pytest
 

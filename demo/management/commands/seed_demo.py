@@ -1,10 +1,8 @@
 """Demo data made through the services: `manage.py seed_demo [--conversations N] [--if-empty]
 [--seed S]`.
 
-The conversations come from `conversations.demo`; the rating side (a worker deciding on each
-close, customers answering their surveys) from `ratings.demo`, through its `after_close` hook.
-The command lives in the ratings app because it drives both, and `conversations` never imports
-`ratings`; Django finds it here since no app before this one has a `seed_demo`.
+The conversations come from `demo.play`; the rating side (a worker deciding on each close,
+customers answering their surveys) from `demo.customers`, through the `after_close` hook.
 """
 
 import random
@@ -15,11 +13,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from conversations import demo
 from conversations.models import Channel, Conversation, Origin, State
 from conversations.services import TEAMMATES_GROUP
 from conversations.signals import conversation_closed
-from ratings import demo as ratings_demo
+from demo import customers, play
 from ratings.models import Rating
 from ratings.rules import RULE_WORDS
 from ratings.services import on_conversation_closed
@@ -128,21 +125,21 @@ class Command(BaseCommand):
         began = time.monotonic()
         now = timezone.now()
         progress = Progress(self.stderr, enabled=verbosity > 0)
-        # The demo decides each close itself, at its past moment (ratings.demo); the receiver
+        # The demo decides each close itself, at its past moment (demo.customers); the receiver
         # would queue a task per close to decide again at the real time, for nothing.
         connected = conversation_closed.disconnect(dispatch_uid=RECEIVER_UID)
         try:
             with override_settings(**SEED_SETTINGS):
-                customers = ratings_demo.Customers(rng=random.Random(f"ratings-{seed}"), now=now)
-                report = demo.seed(
+                rating_side = customers.Customers(rng=random.Random(f"ratings-{seed}"), now=now)
+                report = play.seed(
                     conversations=conversations,
                     seed=seed,
                     password=password,
                     progress=progress,
                     now=now,
-                    after_close=customers.after_close,
+                    after_close=rating_side.after_close,
                 )
-                ratings = ratings_demo.figures([c.pk for c in report.conversations])
+                ratings = customers.figures([c.pk for c in report.conversations])
         finally:
             if connected:
                 conversation_closed.connect(on_conversation_closed, dispatch_uid=RECEIVER_UID)

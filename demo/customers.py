@@ -1,8 +1,7 @@
 """The rating side of the demo data: workers deciding on closes, customers answering surveys.
 
-`conversations.demo` plays each conversation's story; after each close it asks `Customers`
-(through its `after_close` hook) what happens next, and plays that at its moment in the same
-timeline:
+`demo.play` plays each conversation's story; after each close it asks `Customers` (through
+the `after_close` hook) what happens next, and plays that at its moment in the same timeline:
 
 - a few seconds after the close a worker runs `rating_request_send`, as the queued task would
   (before any reopen, so each close is decided against the conversation as it was): the real
@@ -20,7 +19,6 @@ whose answer would fall later has simply not answered yet.
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -30,23 +28,22 @@ from functools import partial
 from django.db.models import Count
 
 from conversations import clock
-from conversations.demo import FollowUp
 from conversations.models import Conversation, Teammate
+from demo.common import DAY, HOUR, MINUTE, between, chunks, pause
+from demo.play import FollowUp
+from demo.text import sample_text
 from ratings.models import Rating, RatingDecision, RatingEvent, RatingRequest, RatingSettings
 from ratings.rules import Windows
 from ratings.services import rating_comment, rating_request_send, rating_submit
 from ratings.tokens import rating_token
-
-MINUTE = 60
-HOUR = 60 * MINUTE
-DAY = 24 * HOUR
 
 # Pauses, in seconds (drawn log-uniformly between the two).
 DECIDE_PACE = (2, 30)  # from the close to the worker's decision
 ANSWER_PACE = (3 * MINUTE, 2 * DAY)  # from the close to the customer's reaction
 CHANGE_PACE = (5 * MINUTE, 12 * HOUR)  # from the reaction to a change of mind
 COMMENT_PACE = (10, 5 * MINUTE)  # from the (last) reaction to the comment: the page asks at once
-# Nothing happens later than this before now (the test and the reports look a moment later).
+# Nothing happens later than this before now: what a run made is all in the past when it
+# is looked at, a moment later.
 NOW_MARGIN = timedelta(minutes=1)
 # Inside a window, stay this far from its end.
 WINDOW_MARGIN = timedelta(minutes=5)
@@ -70,62 +67,6 @@ COVERAGE = (
 # How much a teammate's customers lean towards the top (×) or the bottom (÷) of the scale.
 TEAMMATE_LEAN = (0.7, 1.4)
 
-COMMENTS = {
-    5: [
-        "Super fast and friendly, thank you!",
-        "Solved in minutes. Amazing support 🙌",
-        "{agent} was fantastic, explained everything clearly.",
-        "Best support experience I've had in a long time.",
-        "Quick, clear and kind. Thanks {agent}!",
-        "Problem fixed on the first reply, brilliant.",
-        "Really appreciate the follow-up. 10/10",
-    ],
-    4: [
-        "Good help, thanks.",
-        "Sorted it out, took a little while but all good.",
-        "Helpful answer, thank you {agent}.",
-        "Works now. Would have been nice to hear back a bit sooner.",
-        "Clear instructions, thanks!",
-        "Nice and polite, issue resolved.",
-    ],
-    3: [
-        "It's fixed, but it took a few messages to get there.",
-        "OK. The answer was a bit generic.",
-        "Fine, though I had to explain the problem twice.",
-        "Works for now, let's see if it lasts.",
-        "Average. The docs could have told me this.",
-    ],
-    2: [
-        "Took too long to get a real answer.",
-        "Still not sure it's really fixed.",
-        "The reply didn't address my actual question.",
-        "Had to chase this more than once.",
-    ],
-    1: [
-        "Nobody answered for days.",
-        "My problem is still not solved.",
-        "Very disappointing, I'm considering cancelling.",
-        "I got a copy-paste answer that didn't help at all.",
-    ],
-}
-# Comments that go with the default low-rating reasons (RatingSettings' defaults).
-REASON_COMMENTS = {
-    "Slow to answer": ["Waited two days for a reply.", "Far too slow for a simple question."],
-    "Problem not solved": ["It still doesn't work.", "The workaround didn't help."],
-    "Answer was unclear": ["I didn't understand what I was supposed to do."],
-    "Unfriendly tone": ["The reply felt dismissive."],
-    "Had to repeat myself": ["I had to explain everything again to a second person."],
-}
-
-
-def pause(rng: random.Random, pace: tuple[float, float]) -> timedelta:
-    low, high = pace
-    return timedelta(seconds=round(math.exp(rng.uniform(math.log(low), math.log(high)))))
-
-
-def between(rng: random.Random, earliest: datetime, latest: datetime) -> datetime:
-    return earliest + (latest - earliest) * rng.random()
-
 
 @dataclass(frozen=True)
 class Answer:
@@ -142,8 +83,8 @@ class Answer:
 
 
 class Customers:
-    """The rating side of one demo run. `after_close` is the hook `conversations.demo.seed`
-    calls after each close. The same `rng` seed answers the same surveys the same way."""
+    """The rating side of one demo run. `after_close` is the hook `demo.play.seed` calls after
+    each close. The same `rng` seed answers the same surveys the same way."""
 
     def __init__(self, *, rng: random.Random, now: datetime):
         self.rng = rng
@@ -281,10 +222,12 @@ class Customers:
             reasons = tuple(rng.sample(self.reasons, k=count))
             if rng.random() < REASONS_ONLY_SHARE:
                 return "", reasons
-            matching = REASON_COMMENTS.get(reasons[0])
+            # Written for the default reasons (RatingSettings'); an admin's own have none.
+            matching = sample_text()["reason_comments"].get(reasons[0])
             if matching and rng.random() < 0.6:
                 return rng.choice(matching), reasons
-        return rng.choice(COMMENTS[value]).format(agent=self.first_name(teammate_id)), reasons
+        comments = sample_text()["comments"][value]
+        return rng.choice(comments).format(agent=self.first_name(teammate_id)), reasons
 
     def first_name(self, teammate_id: int | None) -> str:
         if teammate_id not in self._names:
@@ -316,18 +259,13 @@ class Customers:
         rating_comment(token=token, comment=comment, reasons=reasons)
 
 
-def _chunks(items: list, size: int = 500):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def figures(conversation_ids: list[int]) -> dict:
     """What the rating side made for these conversations, for the summary."""
     decisions: Counter = Counter()
     values: Counter = Counter()
     events: Counter = Counter()
     requests = 0
-    for chunk in _chunks(conversation_ids):
+    for chunk in chunks(conversation_ids):
         for outcome, rule, n in (
             RatingDecision.objects.filter(conversation_id__in=chunk)
             .values_list("outcome", "rule")

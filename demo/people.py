@@ -1,0 +1,121 @@
+"""The cast of the demo: teammates with logins, workflows and contacts, made by the
+conversations services (or reused when a run before this one made them)."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+
+from conversations import services
+from conversations.models import Contact, Teammate, Workflow
+from demo.common import chunks
+from demo.text import sample_text
+
+# Reserved example domains (RFC 2606): no survey or reply can reach a real person.
+TEAMMATE_DOMAIN = "example.com"
+CONTACT_DOMAINS = ["example.com", "example.org", "example.net"]
+LEAD_SHARE = 0.35
+UNNAMED_LEAD_SHARE = 0.4
+
+
+@dataclass
+class Cast:
+    teammates: list[Teammate]
+    weights: list[int]
+    new_teammates: list[Teammate]
+    skipped_usernames: list[str]
+    workflows: list[tuple[Workflow, Mapping]]
+    contacts: list[Contact]
+    new_contacts: int
+
+
+def _ascii(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in plain.lower() if ch.isalnum())
+
+
+def teammates_make(password: str) -> tuple[list[Teammate], list[int], list[Teammate], list[str]]:
+    """The demo teammates, made by `teammate_create` when missing (with `password`); those
+    that exist already are reused with the password they have. A username taken by a user who
+    is not a teammate is skipped. Returns the teammates, their weights, the new ones and the
+    skipped usernames."""
+    teammates, weights, new, skipped = [], [], [], []
+    for spec in sample_text()["teammates"]:
+        name, username, weight = spec["name"], spec["username"], spec["weight"]
+        teammate = Teammate.objects.select_related("user").filter(user__username=username).first()
+        if teammate is None:
+            try:
+                teammate = services.teammate_create(
+                    name=name,
+                    email=f"{username}@{TEAMMATE_DOMAIN}",
+                    username=username,
+                    password=password,
+                )
+            except ValidationError:
+                skipped.append(username)
+                continue
+            new.append(teammate)
+        teammates.append(teammate)
+        weights.append(weight)
+    if not teammates:
+        raise ValidationError("No demo teammate could be made: their usernames are taken.")
+    return teammates, weights, new, skipped
+
+
+def workflows_make() -> list[tuple[Workflow, Mapping]]:
+    """The demo workflows (found by name, made when missing), each with its sample text: the
+    topics it leads to, its subject and its messages."""
+    made = []
+    for spec in sample_text()["workflows"]:
+        workflow, _ = Workflow.objects.get_or_create(
+            name=spec["name"],
+            defaults={
+                "rating_window_hours": spec["rating_window_hours"],
+                "change_window_hours": spec["change_window_hours"],
+            },
+        )
+        made.append((workflow, spec))
+    return made
+
+
+def contacts_make(rng: random.Random, count: int) -> tuple[list[Contact], int]:
+    """`count` customers with realistic names and example.* addresses, made by
+    `contact_create`; an address already in the database is reused. Returns them and how many
+    were new."""
+    first_names, last_names = sample_text()["first_names"], sample_text()["last_names"]
+    wanted, seen = [], set()
+    while len(wanted) < count:
+        first, last = rng.choice(first_names), rng.choice(last_names)
+        style = rng.randrange(4)
+        local = {
+            0: f"{_ascii(first)}.{_ascii(last)}",
+            1: f"{_ascii(first)[0]}{_ascii(last)}",
+            2: f"{_ascii(first)}{rng.randint(1, 99)}",
+            3: f"{_ascii(first)}_{_ascii(last)}",
+        }[style]
+        domain = rng.choice(CONTACT_DOMAINS)
+        role = Contact.Role.LEAD if rng.random() < LEAD_SHARE else Contact.Role.USER
+        unnamed = role == Contact.Role.LEAD and rng.random() < UNNAMED_LEAD_SHARE
+        email = f"{local}@{domain}"
+        if email in seen:  # a namesake; with tens of thousands of contacts, names run out
+            email = f"{local}{rng.randint(2, 999)}@{domain}"
+            if email in seen:
+                continue
+        seen.add(email)
+        wanted.append((email, role, "" if unnamed else f"{first} {last}"))
+    existing: dict[str, Contact] = {}
+    for chunk in chunks([email for email, _, _ in wanted]):
+        for contact in Contact.objects.filter(email__in=chunk).order_by("pk"):
+            existing.setdefault(contact.email, contact)
+    contacts, new = [], 0
+    for email, role, name in wanted:
+        contact = existing.get(email)
+        if contact is None:
+            contact = services.contact_create(role=role, name=name, email=email)
+            new += 1
+        contacts.append(contact)
+    return contacts, new

@@ -1,0 +1,173 @@
+"""Playing the plans: each conversation made step by step under `clock.at(moment)`, so that
+the services stamp the past moments and apply their rules as they do for live work, with the
+rating side's follow-ups (`demo.customers`) merged into each story's timeline.
+
+The story player knows nothing of ratings: what happens after a close (a worker's decision,
+a customer's answers) comes from the `after_close` hook as `FollowUp`s. Each side draws from
+its own `random.Random`, so the rating side's choices never change what the conversations are.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from conversations import clock
+from conversations.models import Conversation, ConversationClose, Part
+from demo.common import chunks
+from demo.people import Cast, contacts_make, teammates_make, workflows_make
+from demo.plans import CONVERSATIONS_PER_CONTACT, plans_make
+from demo.steps import Close, Plan
+
+# Conversations committed together (one transaction; each service call is a savepoint in it).
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Something that happens to a conversation at a moment of its own, outside its story:
+    the rating side of the demo (a worker deciding on a close, a customer answering a
+    survey). `action` runs under `clock.at(moment)`, merged in time order with the story's
+    steps, and may return more follow-ups, none before its own moment. Moments after the
+    story's end run after its last step; the caller keeps them before now."""
+
+    moment: datetime
+    action: Callable[[], Iterable[FollowUp] | None]
+
+
+# Called after each close with the conversation and the close's moment; returns follow-ups.
+AfterClose = Callable[[Conversation, datetime], Iterable[FollowUp] | None]
+
+
+def play(plan: Plan, after_close: AfterClose | None = None) -> Conversation:
+    """Make the conversation: each step through its service, at its moment, with the
+    follow-ups `after_close` asks for merged in at theirs. The caller holds the transaction
+    (`seed` commits a batch of conversations at a time)."""
+    moment = plan.start
+    conversation = None
+    due: list[tuple[datetime, int, FollowUp]] = []  # a heap, in time order then arrival order
+    added = itertools.count()
+
+    def add(follow_ups: Iterable[FollowUp] | None, reached: datetime) -> None:
+        for follow_up in follow_ups or ():
+            if follow_up.moment < reached:
+                raise ValueError(f"A follow-up at {follow_up.moment} is before {reached}.")
+            heapq.heappush(due, (follow_up.moment, next(added), follow_up))
+
+    def run_due(until: datetime | None) -> None:
+        while due and (until is None or due[0][0] < until):
+            follow_up = heapq.heappop(due)[2]
+            with clock.at(follow_up.moment):
+                add(follow_up.action(), follow_up.moment)
+
+    for step in plan.steps:
+        moment += step.gap
+        run_due(moment)
+        with clock.at(moment):
+            conversation = step.run(conversation, moment)
+        if after_close is not None and isinstance(step, Close):
+            add(after_close(conversation, moment), moment)
+    run_due(None)
+    return conversation
+
+
+@dataclass
+class SeedReport:
+    seed: int
+    cast: Cast
+    conversations: list[Conversation]
+    plans: list[Plan]
+    seconds: float
+    seconds_conversations: float
+    figures: dict = field(default_factory=dict)
+
+    def counts(self, attribute: str) -> Counter:
+        return Counter(getattr(c, attribute) for c in self.conversations)
+
+
+def figures(conversations: list[Conversation]) -> dict:
+    """Totals over what was made, for the summary."""
+    ids = [c.pk for c in conversations]
+    parts: Counter = Counter()
+    closes = quiet = late = 0
+    for chunk in chunks(ids):
+        by_kind = (
+            Part.objects.filter(conversation_id__in=chunk)
+            .values_list("kind")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for kind, n in by_kind:
+            parts[kind] += n
+        for closed_at, last_reply_at, is_quiet in ConversationClose.objects.filter(
+            conversation_id__in=chunk
+        ).values_list("closed_at", "last_reply_at", "quiet"):
+            closes += 1
+            quiet += is_quiet
+            late += bool(last_reply_at and closed_at - last_reply_at > timedelta(days=7))
+    return {
+        "parts": parts,
+        "closes": closes,
+        "quiet_closes": quiet,
+        "late_closes": late,
+        "groups": sum(1 for c in conversations if c.contact_count > 1),
+        "short": sum(1 for c in conversations if 0 < c.reply_characters <= 250),
+    }
+
+
+def seed(
+    *,
+    conversations: int,
+    seed: int,
+    password: str,
+    progress: Callable[[int, int], None] | None = None,
+    now: datetime | None = None,
+    after_close: AfterClose | None = None,
+    batch: int = BATCH,
+) -> SeedReport:
+    """Make the demo data: the teammates (missing ones get `password`), the workflows, about
+    one contact per 2–3 conversations, and `conversations` conversations over the last 90
+    days. The same `seed` makes the same conversations. `after_close` adds follow-ups to each
+    close (see `play`). Conversations are committed `batch` at a time: each service call is a
+    savepoint inside it, and a failure rolls back the batch under way."""
+    began = time.monotonic()
+    rng = random.Random(seed)
+    now = now or timezone.now()
+    with transaction.atomic():
+        teammates, weights, new_teammates, skipped = teammates_make(password)
+        workflows = workflows_make()
+        contact_count = 0
+        if conversations:
+            contact_count = max(2, round(conversations / rng.uniform(*CONVERSATIONS_PER_CONTACT)))
+        contacts, new_contacts = contacts_make(rng, contact_count)
+    cast = Cast(teammates, weights, new_teammates, skipped, workflows, contacts, new_contacts)
+
+    plans = plans_make(rng, conversations, cast, now) if conversations else []
+    began_conversations = time.monotonic()
+    made = []
+    for chunk in chunks(plans, max(batch, 1)):
+        with transaction.atomic():
+            for plan in chunk:
+                made.append(play(plan, after_close))
+                if progress:
+                    progress(len(made), len(plans))
+    finished = time.monotonic()
+    return SeedReport(
+        seed=seed,
+        cast=cast,
+        conversations=made,
+        plans=plans,
+        seconds=finished - began,
+        seconds_conversations=finished - began_conversations,
+        figures=figures(made),
+    )
