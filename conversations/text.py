@@ -2,6 +2,8 @@
 
 from html.parser import HTMLParser
 
+from django.core.exceptions import ValidationError
+
 _INVISIBLE = {"script", "style", "head", "template"}
 
 
@@ -35,3 +37,13 @@ def visible_text(body: str) -> str:
 def visible_characters(body: str) -> int:
     """E3: the number of code points a customer sees; spaces count, markup does not."""
     return len(visible_text(body))
+
+
+def refuse_nul(text: str, what: str) -> None:
+    """PostgreSQL cannot store a NUL character (\\x00) in text: psycopg raises a DataError (a 500)
+    where SQLite would store it. Refuse it the same way on both, in words."""
+    if "\x00" in text:
+        raise ValidationError(
+            f"The {what} contains a NUL character (\\x00), which cannot be stored.",
+            code="null_character",
+        )

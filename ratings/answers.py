@@ -17,7 +17,8 @@ from django.db import transaction
 
 from conversations import clock
 from conversations.models import Part
-from conversations.services import conversation_event, refuse_nul
+from conversations.services import conversation_event
+from conversations.text import refuse_nul
 from ratings.figures import figures_add, local_day, reasons_add
 from ratings.links import linked_request
 from ratings.models import (

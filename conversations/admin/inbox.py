@@ -1,27 +1,23 @@
-"""The admin inbox: conversations with their thread and actions, and the people behind them.
-
-Every change to a conversation goes through `conversations.services`, where the rules live; the
-admin only parses what the teammate typed (`conversations.forms`), calls the service and tells
-what happened. A refusal is the service's own message, shown as an error, with nothing written.
-"""
+"""The inbox: conversations with their thread and one form per action, each calling its
+service in `conversations.services`."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import router, transaction
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, path, reverse
-from django.utils import formats, timezone
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from conversations import clock, services
+from conversations.admin.base import ServiceAddMixin, errors_text
+from conversations.adminkit import ViewOnly, local_time, short_time
 from conversations.forms import (
     QUICK_SNOOZES,
     CloseForm,
@@ -30,40 +26,17 @@ from conversations.forms import (
     ReopenForm,
     SnoozeForm,
     StartConversationForm,
-    TeammateCreateForm,
     tomorrow_morning,
 )
 from conversations.models import (
-    Contact,
     Conversation,
     ConversationClose,
     Origin,
     Part,
     State,
-    Teammate,
-    Workflow,
 )
 from conversations.panels import conversation_panels
 from conversations.selectors import no_teammate_message, teammate_of
-
-
-def _local(moment: datetime) -> str:
-    return formats.date_format(timezone.localtime(moment), "D j M Y, H:i")
-
-
-def _short(moment: datetime | None) -> str:
-    """A compact time for list columns (the list has many of them)."""
-    if moment is None:
-        return "-"
-    return formats.date_format(timezone.localtime(moment), "j M Y, H:i")
-
-
-def _errors_text(form) -> str:
-    """All of a form's errors in one line, for a message above the page."""
-    return " ".join(message for errors in form.errors.values() for message in errors)
-
-
-# --- actions: one form and one service call each ---------------------------------------------
 
 
 def _reply(conversation, teammate, data) -> str:
@@ -78,7 +51,7 @@ def _note(conversation, teammate, data) -> str:
 
 def _snooze(conversation, teammate, data) -> str:
     services.conversation_snooze(conversation=conversation, by=teammate, until=data["until"])
-    return f"Snoozed until {_local(data['until'])}."
+    return f"Snoozed until {local_time(data['until'])}."
 
 
 def _reopen(conversation, teammate, data) -> str:
@@ -101,6 +74,7 @@ ACTIONS = {
     "close": (CloseForm, _close),
 }
 
+
 # What the page offers in each state; the services still refuse what does not fit.
 ACTIONS_BY_STATE = {
     State.OPEN: ("reply", "note", "snooze", "close"),
@@ -119,65 +93,7 @@ def _snooze_time(part: Part) -> datetime | None:
         return None
 
 
-# --- service-backed add pages ----------------------------------------------------------------
-
-
-class ServiceAddMixin:
-    """An add page whose form calls a service instead of `ModelForm.save()`, so that an object
-    made in the admin follows the same rules as one made anywhere else. A refusal of the
-    service is shown on the form, like a validation error."""
-
-    add_form_class = None
-    add_title = None
-
-    def get_add_form_kwargs(self, request) -> dict:
-        return {"initial": self.get_changeform_initial_data(request)}
-
-    def create_from_form(self, request, form):
-        raise NotImplementedError
-
-    def add_view(self, request, form_url="", extra_context=None):
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        data = request.POST if request.method == "POST" else None
-        form = self.add_form_class(data, **self.get_add_form_kwargs(request))
-        if data is not None and form.is_valid():
-            try:
-                with transaction.atomic(using=router.db_for_write(self.model)):
-                    obj = self.create_from_form(request, form)
-                    self.log_addition(request, obj, [{"added": {}}])
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                return self.response_add(request, obj)
-        return self._render_add_form(request, form, form_url, extra_context)
-
-    def _render_add_form(self, request, form, form_url, extra_context):
-        admin_form = helpers.AdminForm(
-            form, [(None, {"fields": list(form.fields)})], {}, model_admin=self
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": self.add_title or f"Add {self.opts.verbose_name}",
-            "subtitle": None,
-            "adminform": admin_form,
-            "object_id": None,
-            "original": None,
-            "is_popup": False,
-            "to_field": None,
-            "media": self.media + admin_form.media,
-            "inline_admin_formsets": [],
-            "errors": helpers.AdminErrorList(form, []),
-            "preserved_filters": self.get_preserved_filters(request),
-            **(extra_context or {}),
-        }
-        return self.render_change_form(request, context, add=True, form_url=form_url)
-
-
-# --- conversations ----------------------------------------------------------------------------
-
-
-class ConversationCloseInline(admin.TabularInline):
+class ConversationCloseInline(ViewOnly, admin.TabularInline):
     """Every close with the facts the rating rules read at that moment (read-only)."""
 
     model = ConversationClose
@@ -199,15 +115,6 @@ class ConversationCloseInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("closed_by", "last_teammate_replier")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Conversation)
@@ -256,16 +163,16 @@ class ConversationAdmin(ServiceAddMixin, admin.ModelAdmin):
 
     @admin.display(description="Updated", ordering="updated_at")
     def updated(self, obj):
-        return _short(obj.updated_at)
+        return short_time(obj.updated_at)
 
     @admin.display(description="Last reply", ordering="last_reply_at")
     def last_reply(self, obj):
-        return _short(obj.last_reply_at)
+        return short_time(obj.last_reply_at)
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, obj):
         if obj.state == State.SNOOZED and obj.snoozed_until:
-            title = f"Snoozed until {_local(obj.snoozed_until)}"
+            title = f"Snoozed until {local_time(obj.snoozed_until)}"
         else:
             title = obj.get_state_display()
         return format_html(
@@ -373,7 +280,7 @@ class ConversationAdmin(ServiceAddMixin, admin.ModelAdmin):
         form_class, perform = ACTIONS[action]
         form = form_class(request.POST)
         if not form.is_valid():
-            messages.error(request, _errors_text(form))
+            messages.error(request, errors_text(form))
             return back
         try:
             done = perform(conversation, teammate, form.cleaned_data)
@@ -406,79 +313,3 @@ class ConversationAdmin(ServiceAddMixin, admin.ModelAdmin):
         """A started conversation opens on its own page, where the thread goes on."""
         messages.success(request, "Conversation started.")
         return HttpResponseRedirect(self.change_url(obj))
-
-
-# --- people and workflows ---------------------------------------------------------------------
-
-
-@admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
-    list_display = ("name", "email", "role", "created_at")
-    list_filter = ("role",)
-    search_fields = ("name", "email")
-    fields = ("role", "name", "email")
-
-
-@admin.register(Workflow)
-class WorkflowAdmin(admin.ModelAdmin):
-    """Editable by whoever holds change_workflow (the Admins group); teammates only view."""
-
-    list_display = ("name", "hours_to_rate", "hours_to_change")
-    search_fields = ("name",)
-    fields = ("name", "rating_window_hours", "change_window_hours")
-
-    @admin.display(description="Hours to rate", ordering="rating_window_hours")
-    def hours_to_rate(self, obj):
-        return obj.rating_window_hours or "From settings"
-
-    @admin.display(description="Hours to change a rating", ordering="change_window_hours")
-    def hours_to_change(self, obj):
-        return obj.change_window_hours or "From settings"
-
-
-@admin.register(Teammate)
-class TeammateAdmin(ServiceAddMixin, admin.ModelAdmin):
-    """A teammate is added with its user account (`teammate_create`); afterwards only the name
-    is edited here; the account (email, password, active) is managed on the User admin."""
-
-    list_display = ("name", "email", "username", "is_active")
-    list_select_related = ("user",)
-    list_filter = ("user__is_active",)
-    search_fields = ("name", "user__email", "user__username")
-    fields = ("name", "username", "email", "is_active", "user_account")
-    readonly_fields = ("username", "email", "is_active", "user_account")
-    add_form_class = TeammateCreateForm
-
-    @admin.display(description="Email", ordering="user__email")
-    def email(self, obj):
-        return obj.user.email
-
-    @admin.display(description="Username", ordering="user__username")
-    def username(self, obj):
-        return obj.user.get_username()
-
-    @admin.display(description="Active", boolean=True, ordering="user__is_active")
-    def is_active(self, obj):
-        return obj.user.is_active
-
-    @admin.display(description="User account")
-    def user_account(self, obj):
-        opts = obj.user._meta
-        try:
-            url = reverse(
-                f"admin:{opts.app_label}_{opts.model_name}_change",
-                args=[quote(obj.user.pk)],
-                current_app=self.admin_site.name,
-            )
-        except NoReverseMatch:  # no User admin on this site
-            return "-"
-        return format_html('<a href="{}">Edit the account (email, password, active)</a>', url)
-
-    def create_from_form(self, request, form):
-        data = form.cleaned_data
-        return services.teammate_create(
-            name=data["name"],
-            email=data["email"],
-            username=data["username"],
-            password=data["password"] or None,
-        )

@@ -1,0 +1,92 @@
+"""The people and workflows behind the conversations: contacts, teammates, workflows."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+from conversations import services
+from conversations.admin.base import ServiceAddMixin
+from conversations.forms import (
+    TeammateCreateForm,
+)
+from conversations.models import (
+    Contact,
+    Teammate,
+    Workflow,
+)
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ("name", "email", "role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("name", "email")
+    fields = ("role", "name", "email")
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):
+    """Editable by whoever holds change_workflow (the Admins group); teammates only view."""
+
+    list_display = ("name", "hours_to_rate", "hours_to_change")
+    search_fields = ("name",)
+    fields = ("name", "rating_window_hours", "change_window_hours")
+
+    @admin.display(description="Hours to rate", ordering="rating_window_hours")
+    def hours_to_rate(self, obj):
+        return obj.rating_window_hours or "From settings"
+
+    @admin.display(description="Hours to change a rating", ordering="change_window_hours")
+    def hours_to_change(self, obj):
+        return obj.change_window_hours or "From settings"
+
+
+@admin.register(Teammate)
+class TeammateAdmin(ServiceAddMixin, admin.ModelAdmin):
+    """A teammate is added with its user account (`teammate_create`); afterwards only the name
+    is edited here; the account (email, password, active) is managed on the User admin."""
+
+    list_display = ("name", "email", "username", "is_active")
+    list_select_related = ("user",)
+    list_filter = ("user__is_active",)
+    search_fields = ("name", "user__email", "user__username")
+    fields = ("name", "username", "email", "is_active", "user_account")
+    readonly_fields = ("username", "email", "is_active", "user_account")
+    add_form_class = TeammateCreateForm
+
+    @admin.display(description="Email", ordering="user__email")
+    def email(self, obj):
+        return obj.user.email
+
+    @admin.display(description="Username", ordering="user__username")
+    def username(self, obj):
+        return obj.user.get_username()
+
+    @admin.display(description="Active", boolean=True, ordering="user__is_active")
+    def is_active(self, obj):
+        return obj.user.is_active
+
+    @admin.display(description="User account")
+    def user_account(self, obj):
+        opts = obj.user._meta
+        try:
+            url = reverse(
+                f"admin:{opts.app_label}_{opts.model_name}_change",
+                args=[quote(obj.user.pk)],
+                current_app=self.admin_site.name,
+            )
+        except NoReverseMatch:  # no User admin on this site
+            return "-"
+        return format_html('<a href="{}">Edit the account (email, password, active)</a>', url)
+
+    def create_from_form(self, request, form):
+        data = form.cleaned_data
+        return services.teammate_create(
+            name=data["name"],
+            email=data["email"],
+            username=data["username"],
+            password=data["password"] or None,
+        )

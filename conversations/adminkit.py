@@ -1,0 +1,51 @@
+"""What every app's admin pages share: one way to show a time (in the site's TIME_ZONE), one
+way to link to an admin page, and read-only records. A helper module, not a face: the apps'
+admin modules import it, never each other."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+from django.utils import formats, timezone
+
+LONG_TIME = "D j M Y, H:i"
+SHORT_TIME = "j M Y, H:i"
+
+
+def local_time(moment: datetime) -> str:
+    """A moment in words: "Tue 3 Dec 2026, 14:05"."""
+    return formats.date_format(timezone.localtime(moment), LONG_TIME)
+
+
+def short_time(moment: datetime | None) -> str:
+    """A compact moment for list columns (a list has many of them); "-" for none."""
+    if moment is None:
+        return "-"
+    return formats.date_format(timezone.localtime(moment), SHORT_TIME)
+
+
+def admin_url(model, view: str, *args, site=admin.site) -> str:
+    """The address of one of `model`'s admin pages (changelist, change, act …)."""
+    opts = model._meta
+    return reverse(
+        f"admin:{opts.app_label}_{opts.model_name}_{view}",
+        args=[quote(arg) for arg in args],
+        current_app=site.name,
+    )
+
+
+class ViewOnly:
+    """A model admin or inline for records that the services alone write: nobody adds,
+    changes or deletes them here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,84 @@
+"""Writes on the people: contacts and teammates (with their user accounts).
+
+Keyword arguments, one transaction each, a `ValidationError` in words for anything refused,
+with nothing written; `conversations.services` offers them under their DESIGN.md names.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from conversations.models import Contact, Teammate
+from conversations.text import refuse_nul
+
+TEAMMATES_GROUP = "Teammates"
+ADMINS_GROUP = "Admins"
+# Column widths of Teammate.name, User.username and User.email: checked here, as PostgreSQL
+# refuses longer values with a DataError (a 500) where SQLite would store them.
+MAX_TEAMMATE_NAME = 150
+MAX_USERNAME = 150
+MAX_EMAIL = 254
+
+
+@transaction.atomic
+def contact_create(*, role: str, name: str = "", email: str) -> Contact:
+    if role not in Contact.Role.values:
+        raise ValidationError(f"Unknown contact role {role!r}: use 'user' or 'lead'.")
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(f"{email!r} is not a valid email address.") from None
+    name = (name or "").strip()
+    refuse_nul(name, "name")  # full_clean() does not check it (model CharField)
+    contact = Contact(role=role, name=name, email=email)
+    contact.full_clean()
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def teammate_create(
+    *, name: str, email: str, username: str = "", password: str | None = None
+) -> Teammate:
+    """A staff user in the Teammates group, with its teammate profile."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("A teammate needs a name.")
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(f"{email!r} is not a valid email address.") from None
+    username = (username or email).strip()
+    refuse_nul(name, "name")
+    refuse_nul(username, "username")
+    # No full_clean() here: the lengths the columns hold, checked in words (see above).
+    if len(name) > MAX_TEAMMATE_NAME:
+        raise ValidationError(f"A teammate's name is at most {MAX_TEAMMATE_NAME} characters.")
+    if len(email) > MAX_EMAIL:
+        raise ValidationError(f"An email address is at most {MAX_EMAIL} characters.")
+    if len(username) > MAX_USERNAME:
+        raise ValidationError(
+            f"A username is at most {MAX_USERNAME} characters (without one, the email address "
+            "is the username)."
+        )
+    User = get_user_model()
+    if User.objects.filter(username=username).exists():
+        raise ValidationError(f"The username {username!r} is taken.")
+    first, _, last = name.partition(" ")
+    user = User(username=username, email=email, first_name=first, last_name=last, is_staff=True)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_password(secrets.token_urlsafe(24))
+    user.save()
+    group, _ = Group.objects.get_or_create(name=TEAMMATES_GROUP)
+    user.groups.add(group)
+    return Teammate.objects.create(user=user, name=name)

@@ -1,0 +1,166 @@
+"""The rating settings (one row, changed through `ratings.configure`, where their checks
+live) and the installed Messenger apps a rating app is picked from (D3)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.utils.html import format_html
+
+from conversations.adminkit import admin_url
+from conversations.models import Workflow
+from ratings.configure import (
+    QUESTION_MISSING,
+    SETTINGS_FIELDS,
+    rating_settings_clean,
+    rating_settings_update,
+)
+from ratings.models import (
+    MessengerApp,
+    RatingSettings,
+)
+
+
+class RatingSettingsForm(forms.ModelForm):
+    """The settings' fields and widgets; every check is `ratings.configure`'s, shown beside
+    the field it is about."""
+
+    class Meta:
+        model = RatingSettings
+        fields = SETTINGS_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for hours in ("rating_window_hours", "change_window_hours"):
+            if hours in self.fields:
+                # Only needed while its toggle is on: the service says so when it is.
+                self.fields[hours].required = False
+        if "survey_question" in self.fields:
+            self.fields["survey_question"].error_messages["required"] = QUESTION_MISSING
+        if "low_rating_reasons" in self.fields:
+            self.fields["low_rating_reasons"].widget.attrs.update(rows=7)
+        if "rating_app" in self.fields:
+            self.fields["rating_app"].empty_label = "None: the standard survey"
+            # Apps are removed on their own page, not from here.
+            self.fields["rating_app"].widget.can_delete_related = False
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            self.changes = rating_settings_clean(self.instance, cleaned)
+        except ValidationError as error:
+            for name, messages_ in error.message_dict.items():
+                self.add_error(name if name in self.fields else None, messages_)
+        return cleaned
+
+    def _post_clean(self):
+        """The model's validators already ran in `rating_settings_clean`."""
+
+
+@admin.register(RatingSettings)
+class RatingSettingsAdmin(admin.ModelAdmin):
+    """One set of settings for the installation: the list opens it, nothing is added or
+    deleted. Who may change it is a permission (the Admins group); teammates get a 403."""
+
+    form = RatingSettingsForm
+    readonly_fields = ("updated_at", "updated_by")
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (
+                "Ask for conversation rating",
+                {
+                    "description": "The survey goes out when a teammate closes a conversation "
+                    "that meets the rules (E1–E8).",
+                    "fields": ("ask_users", "ask_leads", "rating_app"),
+                },
+            ),
+            (
+                "Outbound conversations",
+                {"fields": ("send_direct_outbound", "send_outbound_api_workflows")},
+            ),
+            (
+                "Rating and changing windows",
+                {
+                    "description": self.windows_description(request),
+                    "fields": (
+                        "prevent_rating_after",
+                        "rating_window_hours",
+                        "prevent_change_after",
+                        "change_window_hours",
+                    ),
+                },
+            ),
+            ("Survey", {"fields": ("survey_question", "low_rating_reasons")}),
+            ("Reports", {"fields": ("happiness_target",)}),
+            ("Last change", {"fields": ("updated_at", "updated_by")}),
+        ]
+
+    def windows_description(self, request):
+        """W1/W2, with the workflows that carry their own hours (one query)."""
+        own = (
+            Workflow.objects.exclude(rating_window_hours__isnull=True, change_window_hours=None)
+            .order_by()
+            .count()
+        )
+        counted = {0: "No workflow has its", 1: "1 workflow has its"}.get(
+            own, f"{own} workflows have their"
+        )
+        text = format_html(
+            "Hours count from the close. A workflow's own hours replace these for the "
+            "conversations it starts (W1); these settings are the fallback for every other "
+            "conversation (W2). {} own hours.",
+            counted,
+        )
+        if request.user.has_perm("conversations.view_workflow"):
+            url = admin_url(Workflow, "changelist", site=self.admin_site)
+            text = format_html('{} <a href="{}">See each workflow\'s hours</a>.', text, url)
+        return text
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        """There is nothing to list: open the one row."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        settings = RatingSettings.load()
+        return HttpResponseRedirect(
+            admin_url(RatingSettings, "change", settings.pk, site=self.admin_site)
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            "title": "Rating settings",
+            "subtitle": None,
+            "show_save_and_continue": False,
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        saved = rating_settings_update(by=request.user, **form.changes)
+        obj.updated_at, obj.updated_by = saved.updated_at, saved.updated_by
+
+    def response_change(self, request, obj):
+        messages.success(request, "Rating settings saved.")
+        return HttpResponseRedirect(request.path)
+
+
+@admin.register(MessengerApp)
+class MessengerAppAdmin(admin.ModelAdmin):
+    """Installed Messenger apps; the settings' "Rating app" picks one of them (D3)."""
+
+    list_display = ("name", "card_url", "installed_at")
+    search_fields = ("name",)
+    fields = ("name", "card_url")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "card_url":
+            kwargs["assume_scheme"] = "https"  # an app's card is served over HTTPS
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
