@@ -1,0 +1,3 @@
+"""Constants and helpers shared by the modules of this package."""
+
+PASSWORD = "a-long-test-password-42"
