@@ -49,7 +49,7 @@ def _delivery_note(outbound: OutboundEmail) -> str:
             outbound.delivery_attempts,
             Truncator(outbound.last_error).chars(160),
         )
-    return format_html('<span class="conv-mail">Email queued</span>')
+    return format_html('<span class="conv-mail">{}</span>', "Email queued")
 
 
 def _attachment_note(attachment: Attachment, site) -> str:
