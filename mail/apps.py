@@ -19,6 +19,7 @@ class MailConfig(AppConfig):
         from anymail.signals import inbound
 
         from conversations.signals import part_added
+        from mail import checks  # noqa: F401 - registers the system check
         from mail.bounces import on_mail_bounced
         from mail.outbound import on_part_added
         from mail.signals import mail_bounced

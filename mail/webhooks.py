@@ -17,9 +17,10 @@ from functools import cache
 
 from anymail import urls as anymail_urls
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 
+from mail.checks import NO_AUTH, webhook_authenticated
 from mail.inbound import mail_receive
 from mail.models import InboundFailure
 
@@ -42,6 +43,8 @@ def inbound_webhook(request, esp: str, variant: str = ""):
     view = inbound_views().get(esp) if esp == settings.INBOUND_ESP else None
     if view is None:
         raise Http404("Inbound mail is not taken from this provider here.")
+    if not webhook_authenticated():
+        return HttpResponseForbidden(NO_AUTH.format(esp=esp), content_type="text/plain")
     return view(request)
 
 
