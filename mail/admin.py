@@ -55,13 +55,13 @@ def _delivery_note(outbound: OutboundEmail) -> str:
 def _attachment_note(attachment: Attachment, site) -> str:
     if not attachment.stored:
         return format_html(
-            '<span class="conv-file">📎 {} ({}, not kept: larger than ATTACHMENT_MAX_BYTES)</span>',
+            '<span class="conv-file">Attached: {} ({}, not kept: larger than ATTACHMENT_MAX_BYTES)</span>',
             attachment.filename,
             filesizeformat(attachment.size),
         )
     url = admin_url(Attachment, "download", attachment.pk, site=site)
     return format_html(
-        '<span class="conv-file">📎 <a href="{}">{}</a> ({})</span>',
+        '<span class="conv-file">Attached: <a href="{}">{}</a> ({})</span>',
         url,
         attachment.filename,
         filesizeformat(attachment.size),
