@@ -108,7 +108,13 @@ def lease_release(key: str, holder: str) -> None:
 def _connect(mailbox: Mailbox):
     cls, _port = SCHEMES[mailbox.scheme]
     client = cls(mailbox.host, mailbox.port, timeout=TIMEOUT)
-    return client.login(mailbox.user, mailbox.password, initial_folder=mailbox.folder)
+    client.login(mailbox.user, mailbox.password, initial_folder=mailbox.folder)
+    # Servers name some extensions (MOVE) only once logged in; imaplib keeps the greeting's,
+    # and without MOVE imap-tools copies, then EXPUNGEs every message marked deleted.
+    status, data = client.client.capability()
+    if status == "OK" and data and data[-1]:
+        client.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
+    return client
 
 
 def _raw(client, uid: str) -> bytes | None:

@@ -94,6 +94,22 @@ def test_M15_move_into_a_folder_that_exists(dovecot):
     assert Part.objects.count() == 1
 
 
+def test_M15_move_leaves_alone_what_a_person_marked_deleted_but_did_not_expunge(dovecot):
+    """The server's MOVE, not COPY then EXPUNGE (which expunges every message marked
+    deleted in the folder, not only the one moved)."""
+    kept = dovecot.append(eml(subject="Marked deleted by a person"), seen=True)
+    client = dovecot.connect()
+    client.select("INBOX")
+    client.uid("STORE", str(kept), "+FLAGS.SILENT", "(\\Deleted)")
+    client.logout()
+    dovecot.append(eml(sender="bob@example.com"))
+
+    imap_poll(url=dovecot.url_for("INBOX", move="Processed"))
+
+    assert dovecot.uids() == [kept]
+    assert dovecot.folder_count("Processed") == 1
+
+
 def test_M15_a_message_already_seen_is_not_taken(dovecot):
     dovecot.append(eml(subject="Read by a person"), seen=True)
     unseen = dovecot.append(eml(subject="Not read yet", sender="bob@example.com"))
