@@ -230,6 +230,17 @@ class Dovecot:
         found = _APPENDUID.search(data[0] or b"")
         return int(found.group(1)) if found else 0
 
+    def append_many(self, raws, *, folder: str = "INBOX") -> None:
+        """Deliver many messages over one connection (the bench's load)."""
+        client = self.connect()
+        try:
+            for raw in raws:
+                status, data = client.append(folder, None, None, raw)
+                if status != "OK":
+                    raise RuntimeError(f"APPEND refused: {data!r}")
+        finally:
+            client.logout()
+
     def flags(self, folder: str = "INBOX") -> dict[int, set[str]]:
         """Each message's UID with its flags (`\\Seen`, …)."""
         client = self.connect()
