@@ -195,6 +195,30 @@ def test_M15_the_lease_of_a_worker_that_died_is_taken_over_once_expired(dovecot)
     assert MailboxLease.objects.get().holder != "dead worker"
 
 
+def test_M15_a_poll_whose_lease_was_taken_over_stops_after_the_message_in_hand(
+    dovecot, monkeypatch
+):
+    """Its holder was too slow (the lease ran out mid-poll) and another worker took it: the
+    message in hand is finished, the rest is left to the other worker."""
+    uids = [dovecot.append(eml(sender=f"c{n}@example.com")) for n in range(3)]
+    real = imap.mail_receive
+
+    def slow_then_overtaken(**kwargs):
+        received = real(**kwargs)
+        MailboxLease.objects.update(expires_at=clock.now())
+        assert lease_take(_key(dovecot), "other")
+        return received
+
+    monkeypatch.setattr(imap, "mail_receive", slow_then_overtaken)
+
+    assert imap_poll(url=dovecot.url) == _taken(1, dovecot)
+
+    assert dovecot.uids(seen=False) == uids[1:]
+    assert Part.objects.count() == 1
+    lease = MailboxLease.objects.get()
+    assert (lease.holder, lease.expires_at > clock.now()) == ("other", True)  # not released
+
+
 def test_M15_a_poll_takes_at_most_limit_messages_the_oldest_first(dovecot):
     uids = [dovecot.append(eml(sender=f"c{n}@example.com", subject=f"No {n}")) for n in range(3)]
 
