@@ -3,7 +3,7 @@
 `INBOUND_IMAP_URL` names the mailbox: `imaps://user:password@imap.example.com/INBOX` (TLS,
 port 993 by default), `imap+starttls://…` (port 143, then STARTTLS) or `imap://…` (no TLS:
 a server on the same machine only). `?move=Processed` moves each message taken in to that
-folder instead of flagging it seen.
+folder (created when missing) instead of flagging it seen.
 
 Each unseen message is fetched without being marked, handed to `mail_receive` (which commits
 its part, or keeps it as an inbound failure) and only then flagged seen (or moved): a crash
@@ -108,7 +108,13 @@ def lease_release(key: str, holder: str) -> None:
 def _connect(mailbox: Mailbox):
     cls, _port = SCHEMES[mailbox.scheme]
     client = cls(mailbox.host, mailbox.port, timeout=TIMEOUT)
-    return client.login(mailbox.user, mailbox.password, initial_folder=mailbox.folder)
+    client.login(mailbox.user, mailbox.password, initial_folder=mailbox.folder)
+    # Servers name some extensions (MOVE) only once logged in; imaplib keeps the greeting's,
+    # and without MOVE imap-tools copies, then EXPUNGEs every message marked deleted.
+    status, data = client.client.capability()
+    if status == "OK" and data and data[-1]:
+        client.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
+    return client
 
 
 def _raw(client, uid: str) -> bytes | None:
@@ -134,6 +140,10 @@ def imap_poll(*, url: str | None = None, limit: int = BATCH) -> str:
     taken = 0
     try:
         with _connect(mailbox) as client:
+            if mailbox.move_to and not client.folder.exists(mailbox.move_to):
+                # Else every move fails after its part was committed: the first message is
+                # fetched again (a duplicate) and stops the intake on every poll.
+                client.folder.create(mailbox.move_to)
             uids = list(client.uids(AND(seen=False)))[:limit]
             for uid in uids:
                 raw = _raw(client, uid)
