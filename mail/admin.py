@@ -55,7 +55,7 @@ def _delivery_note(outbound: OutboundEmail) -> str:
 def _attachment_note(attachment: Attachment, site) -> str:
     if not attachment.stored:
         return format_html(
-            '<span class="conv-file">Attached: {} ({}, not kept: larger than ATTACHMENT_MAX_BYTES)</span>',
+            '<span class="conv-file">Attached: {} ({}, not kept: over ATTACHMENT_MAX_BYTES)</span>',
             attachment.filename,
             filesizeformat(attachment.size),
         )

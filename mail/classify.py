@@ -19,12 +19,17 @@ _MESSAGE_ID_LINE = re.compile(r"^message-id:\s*(<[^>\s]+>)", re.I | re.M)
 
 
 def header(message: Message, name: str) -> str:
-    """A header as text, whatever its encoding; empty when missing or unreadable."""
-    try:
-        value = message.get(name)
-    except Exception:  # noqa: BLE001 - a header the parser cannot read is no header
-        return ""
-    return clean_text(value).strip() if value is not None else ""
+    """A header as text, whatever its encoding; empty when missing or unreadable. Each header
+    is parsed once per message (the email package parses it again on every read)."""
+    cache = message.__dict__.setdefault("_csat_headers", {})
+    key = name.lower()
+    if key not in cache:
+        try:
+            value = message.get(name)
+        except Exception:  # noqa: BLE001 - a header the parser cannot read is no header
+            value = None
+        cache[key] = clean_text(value).strip() if value is not None else ""
+    return cache[key]
 
 
 def is_bounce(message: Message) -> bool:
