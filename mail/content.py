@@ -9,26 +9,32 @@ bytes or a NUL never stop a message from becoming a part.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
 from email.message import Message
 
-from mailparser_reply import EmailReplyParser
+from mailparser_reply.constants import MAIL_LANGUAGES
+from mailparser_reply.parser import EmailMessage as ReplyText
 
-from conversations.text import has_markup, sanitize_html, text_to_html, visible_text
+from conversations.text import (
+    has_markup,
+    readable_text,
+    sanitize_html,
+    text_to_html,
+    visible_text,
+)
 
-# The languages whose reply headers ("On … wrote:", "Le … a écrit :") are recognised.
-REPLY_LANGUAGES = ["en", "de", "fr", "es", "pt", "it", "nl", "sv", "pl"]
+# The languages whose reply headers ("On … wrote:", "Le … a écrit :") are recognised (of
+# these, those mail-parser-reply knows).
+REPLY_LANGUAGES = [
+    language
+    for language in ["en", "de", "fr", "es", "pt", "it", "nl", "sv", "pl"]
+    if language in MAIL_LANGUAGES
+]
 ATTACHMENT_ONLY = "(No text: see the attachments.)"
 # A quoted reply in HTML mail: Gmail, Apple Mail, Outlook, Thunderbird all use a blockquote.
 QUOTE_TAGS = {"blockquote"}
 _SPACES = re.compile(r"[ \t\r\f\v]+")
-
-
-@functools.cache
-def _reply_parser() -> EmailReplyParser:
-    return EmailReplyParser(languages=REPLY_LANGUAGES)
 
 
 def clean_text(value) -> str:
@@ -125,7 +131,9 @@ def message_content(message: Message) -> Content:
 
 def _newest(text: str) -> str:
     """The newest reply of `text`: without the quoted history and the signature."""
-    parsed = _reply_parser().read(text=text)
+    # A line that starts with "- " is an item of a list the customer wrote, not the start of
+    # a signature (mail-parser-reply's default would drop it and everything after it).
+    parsed = ReplyText(text=text, languages=list(REPLY_LANGUAGES), keep_hyphen_lists=True).read()
     if not parsed.replies:
         return text.strip()
     return (parsed.replies[0].body or parsed.latest_reply or "").strip()
@@ -137,12 +145,14 @@ def _body(plain: list[str], html: list[str]) -> str:
     markup = "".join(html)
     if markup.strip():
         unquoted = sanitize_html(markup, drop=QUOTE_TAGS)
+        # Read with its line breaks: the reply parser finds "On … wrote:" at a line's start,
+        # and words in adjacent blocks (`<p>a</p><p>b</p>`) stay apart.
         if not text:
-            text = visible_text(unquoted)
+            text = readable_text(unquoted)
     else:
         unquoted = ""
     newest = _newest(text) if text.strip() else ""
-    if unquoted and _same_words(visible_text(unquoted), newest):
+    if unquoted and _same_words(readable_text(unquoted), newest):
         return unquoted.strip()  # nothing left to cut: keep the customer's formatting
     if not newest and unquoted and has_markup(unquoted):
         return unquoted.strip()
