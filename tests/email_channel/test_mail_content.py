@@ -227,7 +227,7 @@ def test_M14_the_files_are_listed_on_the_part_for_staff(with_files, teammate, cl
 
     pdf = Attachment.objects.get(filename="report.pdf")
     assert f'<a href="{_download(pdf)}">report.pdf</a>' in page
-    assert "dump.bin (1001\xa0bytes, not kept: larger than ATTACHMENT_MAX_BYTES)" in page
+    assert "Attached: dump.bin (1001\xa0bytes, not kept: over ATTACHMENT_MAX_BYTES)" in page
     assert "&lt;script&gt;alert(1)&lt;_script&gt;.html" in page
     assert "<script>alert(1)</script>" not in page
 
