@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from conversations import clock
 from conversations.models import Channel, Contact, Conversation
+from conversations.text import text_to_html
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 MORNING = time(9, 0)
@@ -33,13 +34,19 @@ def _one_kind_of_newline(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _text_body(text: str) -> str:
+    """What a teammate typed (plain text) as the HTML body that shows exactly it."""
+    return text_to_html(_one_kind_of_newline(text))
+
+
 class MessageForm(forms.Form):
-    """A reply to the customer."""
+    """A reply to the customer, typed as plain text: stored as HTML that shows exactly that
+    text (a `<b>` typed is shown as typed, never as bold)."""
 
     body = _message_field("Reply", "Write a reply to the customer…")
 
     def clean_body(self) -> str:
-        return _one_kind_of_newline(self.cleaned_data["body"])
+        return _text_body(self.cleaned_data["body"])
 
 
 class NoteForm(MessageForm):
@@ -142,7 +149,7 @@ class StartConversationForm(forms.Form):
         self.fields["body"].widget.attrs.update({"class": "vLargeTextField", "rows": 8})
 
     def clean_body(self) -> str:
-        return _one_kind_of_newline(self.cleaned_data["body"])
+        return _text_body(self.cleaned_data["body"])
 
 
 class TeammateCreateForm(forms.Form):

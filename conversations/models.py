@@ -173,11 +173,27 @@ class Part(models.Model):
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     body = models.TextField(blank=True)
+    # The email's Message-ID for a part that came or went by mail (and the survey's event): it
+    # threads replies to it (In-Reply-To, References) and makes a message received twice one
+    # part.
+    message_id = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["conversation", "created_at"], name="part_conv_time_idx")]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="part_conv_time_idx"),
+            models.Index(
+                fields=["message_id"], condition=~models.Q(message_id=""), name="part_message_idx"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "message_id"],
+                condition=~models.Q(message_id=""),
+                name="part_message_once",
+            )
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} in #{self.conversation_id}"

@@ -1,4 +1,4 @@
-"""Panels that other apps add to the inbox's conversation page.
+"""Panels (and notes on parts) that other apps add to the inbox's conversation page.
 
 The conversations app knows nothing of the apps above it. One that has something to show on a
 conversation's page (the ratings app: why the customer got a survey or not) registers a panel
@@ -32,3 +32,22 @@ def conversation_panel_add(panel: ConversationPanel) -> None:
 
 def conversation_panels() -> list[ConversationPanel]:
     return list(_PANELS.values())
+
+
+# Notes on the thread's parts: `details(request, parts, admin_site)` returns, for some of the
+# parts, a list of safe HTML snippets shown under the part (an email's delivery, its files).
+_PART_DETAILS: dict[str, Callable] = {}
+
+
+def part_details_add(name: str, details: Callable) -> None:
+    """Register `details` (again under the same name: replaced)."""
+    _PART_DETAILS[name] = details
+
+
+def part_details(request, parts: list, admin_site) -> dict[int, list[str]]:
+    """Every registered app's notes, by part id, in the order the apps registered."""
+    notes: dict[int, list[str]] = {}
+    for details in _PART_DETAILS.values():
+        for part_id, snippets in details(request, parts, admin_site).items():
+            notes.setdefault(part_id, []).extend(snippets)
+    return notes

@@ -34,8 +34,8 @@ from conversations.people import (  # noqa: F401 - offered here under their DESI
     contact_create,
     teammate_create,
 )
-from conversations.signals import conversation_closed
-from conversations.text import refuse_nul, visible_characters
+from conversations.signals import conversation_closed, part_added
+from conversations.text import refuse_nul, sanitize_html, visible_characters, visible_text
 
 WAKE_BATCH = 500
 # The columns each kind of change writes (a narrower UPDATE than every column).
@@ -48,6 +48,7 @@ REPLY_FIELDS = [
     "updated_at",
 ]
 STATE_FIELDS = ["state", "snoozed_until", "updated_at"]
+MAX_MESSAGE_ID = 255
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -74,13 +75,28 @@ def _require_teammate(person, action: str) -> Teammate:
 
 
 def _require_body(body: str) -> str:
+    """The body as it is stored: sanitised HTML with some visible text."""
     if not isinstance(body, str) or not body.strip():
         raise ValidationError("The message is empty.")
     refuse_nul(body, "message")
+    body = sanitize_html(body)
+    if not visible_text(body).strip():
+        raise ValidationError("The message is empty.")
     return body
 
 
-def _event(conversation: Conversation, event: str, *, at: datetime, by=None, body="") -> Part:
+def _message_id(message_id: str) -> str:
+    """The part's Message-ID (an email's, `<…@…>`), or empty for a part that is not one."""
+    message_id = (message_id or "").strip()
+    refuse_nul(message_id, "Message-ID")
+    if len(message_id) > MAX_MESSAGE_ID:
+        raise ValidationError(f"A Message-ID is at most {MAX_MESSAGE_ID} characters.")
+    return message_id
+
+
+def _event(
+    conversation: Conversation, event: str, *, at: datetime, by=None, body="", message_id=""
+) -> Part:
     return Part.objects.create(
         conversation=conversation,
         kind=Part.Kind.EVENT,
@@ -88,11 +104,21 @@ def _event(conversation: Conversation, event: str, *, at: datetime, by=None, bod
         author_teammate=by if isinstance(by, Teammate) else None,
         author_contact=by if isinstance(by, Contact) else None,
         body=body,
+        message_id=message_id,
         created_at=at,
     )
 
 
-def _add_reply(conversation: Conversation, author, body: str, at: datetime) -> Part:
+def _announce(part: Part) -> Part:
+    """`part_added`, inside the transaction that made the part: a receiver's own writes (an
+    email to send, say) commit or roll back with it."""
+    part_added.send(sender=Part, part=part)
+    return part
+
+
+def _add_reply(
+    conversation: Conversation, author, body: str, at: datetime, message_id: str = ""
+) -> Part:
     """Append a reply and move the running figures on (E2, E3, E4, D2)."""
     part = Part.objects.create(
         conversation=conversation,
@@ -100,6 +126,7 @@ def _add_reply(conversation: Conversation, author, body: str, at: datetime) -> P
         author_teammate=author if isinstance(author, Teammate) else None,
         author_contact=author if isinstance(author, Contact) else None,
         body=body,
+        message_id=message_id,
         created_at=at,
     )
     conversation.reply_characters += visible_characters(body)
@@ -126,6 +153,7 @@ def conversation_start(
     started_by: Teammate | Contact | None = None,
     workflow: Workflow | None = None,
     subject: str = "",
+    message_id: str = "",
 ) -> Conversation:
     if channel not in Channel.values:
         raise ValidationError(f"Unknown channel {channel!r}: use 'messenger' or 'email'.")
@@ -139,7 +167,8 @@ def conversation_start(
     if any(not isinstance(c, Contact) or c.pk is None for c in people):
         raise ValidationError("Contacts must be saved Contact records.")
     people = list(dict.fromkeys(people))
-    _require_body(body)
+    body = _require_body(body)
+    message_id = _message_id(message_id)
     subject = (subject or "").strip()
     refuse_nul(subject, "subject")
     if len(subject) > 255:
@@ -177,22 +206,29 @@ def conversation_start(
     )
     conversation.contacts.add(*people)
     if started_by is None:
-        Part.objects.create(
-            conversation=conversation, kind=Part.Kind.BOT, body=body, created_at=now
+        part = Part.objects.create(
+            conversation=conversation,
+            kind=Part.Kind.BOT,
+            body=body,
+            message_id=message_id,
+            created_at=now,
         )
     else:
-        _add_reply(conversation, started_by, body, now)
+        part = _add_reply(conversation, started_by, body, now, message_id)
         conversation.save(update_fields=REPLY_FIELDS)
+    _announce(part)
     return conversation
 
 
 @transaction.atomic
 def conversation_reply(
-    *, conversation: Conversation, author: Teammate | Contact, body: str
+    *, conversation: Conversation, author: Teammate | Contact, body: str, message_id: str = ""
 ) -> Part:
     """A reply visible to the customer. A contact's reply reopens a snoozed or closed
-    conversation at once (Z3); a teammate reopens a closed one before replying."""
-    _require_body(body)
+    conversation at once (Z3); a teammate reopens a closed one before replying. `message_id`
+    is the email's, for a reply that came by mail: the same one twice is refused."""
+    body = _require_body(body)
+    message_id = _message_id(message_id)
     if not isinstance(author, Teammate | Contact) or author.pk is None:
         raise ValidationError("A reply is written by a teammate or a contact.")
     locked = _locked(conversation)
@@ -206,17 +242,19 @@ def conversation_reply(
             locked.snoozed_until = None
     elif locked.state == State.CLOSED:
         raise ValidationError("This conversation is closed: reopen it before replying.")
-    part = _add_reply(locked, author, body, now)
+    if message_id and locked.parts.filter(message_id=message_id).exists():
+        raise ValidationError("This message is in the conversation already.", code="duplicate")
+    part = _add_reply(locked, author, body, now, message_id)
     locked.save(update_fields=REPLY_FIELDS + STATE_FIELDS[:2])
     _copy_state(conversation, locked)
-    return part
+    return _announce(part)
 
 
 @transaction.atomic
 def conversation_note(*, conversation: Conversation, author: Teammate, body: str) -> Part:
     """An internal note: teammates only, never seen by the customer, never counted (E3)."""
     _require_teammate(author, "write an internal note")
-    _require_body(body)
+    body = _require_body(body)
     locked = _locked(conversation)
     now = clock.now()
     part = Part.objects.create(
@@ -231,27 +269,33 @@ def conversation_note(*, conversation: Conversation, author: Teammate, body: str
 @transaction.atomic
 def conversation_bot_message(*, conversation: Conversation, body: str) -> Part:
     """A message by the bot: visible, but not a reply (E3 does not count it)."""
-    _require_body(body)
+    body = _require_body(body)
     locked = _locked(conversation)
     now = clock.now()
     part = Part.objects.create(conversation=locked, kind=Part.Kind.BOT, body=body, created_at=now)
     locked.updated_at = now
     locked.save(update_fields=["updated_at"])
     _copy_state(conversation, locked)
-    return part
+    return _announce(part)
 
 
 @transaction.atomic
 def conversation_event(
-    *, conversation: Conversation, event: str, body: str = "", by: Teammate | Contact | None = None
+    *,
+    conversation: Conversation,
+    event: str,
+    body: str = "",
+    by: Teammate | Contact | None = None,
+    message_id: str = "",
 ) -> Part:
     """Record something that happened in the thread (a rating requested or given, say) without
-    changing the conversation's state. Events are not replies (E3 does not count them)."""
+    changing the conversation's state. Events are not replies (E3 does not count them);
+    `message_id` is that of an email the event sent (the survey's)."""
     if event not in Part.Event.values:
         raise ValidationError(f"Unknown event {event!r}.")
     locked = _locked(conversation)
     now = clock.now()
-    part = _event(locked, event, at=now, by=by, body=body)
+    part = _event(locked, event, at=now, by=by, body=body, message_id=_message_id(message_id))
     locked.updated_at = now
     locked.save(update_fields=["updated_at"])
     _copy_state(conversation, locked)

@@ -1,8 +1,34 @@
-"""What a customer sees of a part's body."""
+"""A part's body: sanitised HTML, and what a customer sees of it.
 
+Every body is stored as sanitised HTML (`sanitize_html`, with nh3): the tags of formatted text
+and links, nothing that runs, loads or hides anything. Plain text (a teammate's textarea, a
+plain-text email) becomes HTML with `text_to_html`, which keeps its visible text exactly, so
+what a page shows and what E3 counts are the same text.
+"""
+
+import html as html_lib
 from html.parser import HTMLParser
 
+import nh3
 from django.core.exceptions import ValidationError
+
+# Formatting, structure and links: what an email or a teammate's message needs to read well.
+# No images (a remote image is a tracker and an external asset on the customer's pages), no
+# forms, no styles, no scripts.
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "div", "dl", "dt", "em", "h1", "h2",
+    "h3", "h4", "h5", "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "q", "s", "small",
+    "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u",
+    "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+# Removed with everything inside them, not only their tags.
+DROPPED_WITH_CONTENT = {"script", "style", "head", "title", "template", "noscript", "object"}
+URL_SCHEMES = {"http", "https", "mailto"}
 
 _INVISIBLE = {"script", "style", "head", "template"}
 
@@ -26,12 +52,96 @@ class _VisibleText(HTMLParser):
             self.chunks.append(data)
 
 
+# Elements followed by a blank line, and by a line break.
+_PARAGRAPHS = {
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "table",
+    "ul",
+    "ol",
+    "dl",
+}
+_LINES = {"div", "li", "tr", "dt", "dd", "hr"}
+
+
+class _ReadableText(_VisibleText):
+    """Visible text with the line breaks a reader sees: one after each block and `<br>`."""
+
+    def handle_starttag(self, tag, attrs):
+        super().handle_starttag(tag, attrs)
+        if tag == "br":
+            self.chunks.append("\n")
+        elif tag == "li" and not self._hidden_depth:
+            self.chunks.append("- ")
+
+    def handle_endtag(self, tag):
+        super().handle_endtag(tag)
+        if tag in _PARAGRAPHS:
+            self.chunks.append("\n\n")
+        elif tag in _LINES:
+            self.chunks.append("\n")
+
+    def handle_data(self, data):
+        super().handle_data(" ".join(data.split("\n")))  # in HTML a line break is a space
+
+
+def readable_text(body: str) -> str:
+    """`body` as plain text to read (an email's text part, the API's `body_text`): markup
+    gone, entities decoded, a line break after each paragraph, item and `<br>`."""
+    if not has_markup(body):
+        return html_lib.unescape(body).strip()
+    parser = _ReadableText()
+    parser.feed(body)
+    parser.close()
+    lines = [line.strip() for line in "".join(parser.chunks).replace("\xa0", " ").splitlines()]
+    text, blank = [], False
+    for line in lines:
+        if line:
+            text.append(line)
+            blank = False
+        elif not blank and text:
+            text.append("")
+            blank = True
+    return "\n".join(text).strip()
+
+
 def visible_text(body: str) -> str:
     """The text of `body` without markup, entities decoded (`&amp;` is `&`)."""
     parser = _VisibleText()
     parser.feed(body)
     parser.close()
     return "".join(parser.chunks)
+
+
+def sanitize_html(body: str, *, drop: frozenset[str] | set[str] = frozenset()) -> str:
+    """`body` with only the allowed tags and attributes left, links made safe (no referrer,
+    no follow) and the tags in `drop` removed with their content (a quoted reply, say)."""
+    return nh3.clean(
+        body,
+        tags=ALLOWED_TAGS - set(drop),
+        clean_content_tags=DROPPED_WITH_CONTENT | set(drop),
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as HTML with the same visible text: escaped, each line break kept and
+    shown (`<br>` before it)."""
+    return html_lib.escape(text, quote=False).replace("\n", "<br>\n")
+
+
+def has_markup(body: str) -> bool:
+    return "<" in body
 
 
 def visible_characters(body: str) -> int:

@@ -5,6 +5,7 @@ mail printed on the console. Production sets DEBUG=false, SECRET_KEY, ALLOWED_HO
 DATABASE_URL, REDIS_URL, EMAIL_URL and SITE_URL (see README.md).
 """
 
+from email.utils import parseaddr
 from pathlib import Path
 
 import environ
@@ -42,7 +43,9 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "anymail",
     "conversations",
+    "mail",
     "ratings",
     "reports",
     "api",
@@ -134,6 +137,34 @@ LOGIN_REDIRECT_URL = "/reports/"
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Support <support@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Email as a channel (the `mail` app, M1–M17). The support address receives the customers'
+# mail; replies go out from it, named after the teammate ("Ann Lee via Support"), and ask to
+# be answered at a signed plus-address of it that names the conversation.
+_from_name, _from_address = parseaddr(DEFAULT_FROM_EMAIL)
+SUPPORT_ADDRESS = env.str("SUPPORT_ADDRESS", default=_from_address or "support@localhost")
+SUPPORT_NAME = env.str("SUPPORT_NAME", default=_from_name or "Support")
+# Customers' mail comes in from a mailbox (IMAP, polled every minute) …
+INBOUND_IMAP_URL = env.str("INBOUND_IMAP_URL", default="")
+# … or from an email provider's inbound webhook (any django-anymail supports: mailgun,
+# postmark, sendgrid, …), at /inbound/<provider>/…, authenticated as anymail requires.
+INBOUND_ESP = env.str("INBOUND_ESP", default="").strip().lower()
+ANYMAIL = {
+    # HTTP basic auth on the webhook ("user:password"), which every provider can send.
+    "WEBHOOK_SECRET": env.str("INBOUND_WEBHOOK_SECRET", default="") or None,
+}
+if INBOUND_ESP and env.str("INBOUND_SIGNING_KEY", default=""):
+    # The provider's own signature where it has one (Mailgun, Mailjet, Postal, …).
+    ANYMAIL[f"{INBOUND_ESP.upper()}_WEBHOOK_SIGNING_KEY"] = env.str("INBOUND_SIGNING_KEY")
+# A larger message is not made a part: it is kept, raw, in the admin's Inbound failures.
+INBOUND_MAX_BYTES = env.int("INBOUND_MAX_BYTES", default=5 * 1024 * 1024)
+# A larger attachment is listed on its part but not stored.
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=3 * 1024 * 1024)
+# A webhook carries the whole message in its form: let Django read that much.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 2 * INBOUND_MAX_BYTES)
+# Attachments and kept raw messages: Django's storage (files under MEDIA_ROOT by default).
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = "media/"
 
 # Task queue (django-q2). REDIS_URL set: the Redis broker; unset: the ORM broker (the database).
 # A task is stopped after `timeout` seconds and handed out again only after `retry` seconds, so

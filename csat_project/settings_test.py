@@ -1,6 +1,7 @@
 """Settings for the test suite: the real settings, with the queue run in-process."""
 
 import os
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghij")
 
@@ -19,9 +20,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 SITE_URL = "http://testserver"
+# Attachments and kept raw messages (M13, M14) go to a directory of this run only.
+MEDIA_ROOT = tempfile.mkdtemp(prefix="csat-test-media-")
 
 # django-q2 reads Q_CLUSTER once, at import: tasks run in the caller, at once.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 # No collectstatic in tests: WhiteNoise serves /static/ from the finders, as under runserver.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# The address customers write to and replies come from (M4).
+SUPPORT_ADDRESS = "support@example.com"
+SUPPORT_NAME = "Support"

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from csat_project.views import healthz
+from mail.webhooks import inbound_webhook
 
 admin.site.site_header = "csat — conversation ratings"
 admin.site.site_title = "csat"
@@ -19,5 +20,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("reports/", include("reports.urls")),
     path("api/", include("api.urls")),
+    # M16: the inbound webhook of the email provider INBOUND_ESP names (mailgun's raw MIME
+    # variant at /inbound/mailgun/mime/).
+    path("inbound/<slug:esp>/", inbound_webhook, name="inbound-webhook"),
+    path("inbound/<slug:esp>/<slug:variant>/", inbound_webhook, name="inbound-webhook-variant"),
     path("", include("ratings.urls")),
 ]

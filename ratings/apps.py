@@ -16,7 +16,10 @@ class RatingsConfig(AppConfig):
 
     def ready(self):
         from conversations.signals import conversation_closed
+        from mail.signals import mail_bounced
         from ratings.decisions import on_conversation_closed
+        from ratings.delivery import on_mail_bounced
 
         conversation_closed.connect(on_conversation_closed, dispatch_uid="ratings.enqueue")
+        mail_bounced.connect(on_mail_bounced, dispatch_uid="ratings.bounces")
         post_migrate.connect(ensure_sweep_schedule, sender=self)

@@ -15,20 +15,14 @@ from datetime import datetime, timedelta
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django_q.tasks import async_task
 from redis.exceptions import RedisError
 
 from conversations import clock
 from conversations.models import Conversation, ConversationClose, State
-from ratings.delivery import (
-    CONNECTION_LOST,
-    DELIVERY_GIVE_UP,
-    RECONNECT_TRIES,
-    reconnect,
-    request_deliver,
-    retry_pause,
-)
+from conversations.outbox import due_for_retry, with_reconnects
+from ratings.delivery import request_deliver
 from ratings.figures import figures_add, local_day
 from ratings.models import RatingDecision, RatingRequest, RatingSettings
 from ratings.rules import CloseFacts, eligibility
@@ -68,18 +62,9 @@ def rating_decisions_sweep(*, now: datetime | None = None) -> int:
     undecided = ConversationClose.objects.filter(
         decision__isnull=True, closed_at__lte=stale
     ).values_list("conversation_id", flat=True)
-    undelivered = RatingRequest.objects.filter(
-        delivered_at__isnull=True,
-        created_at__lte=stale,
-        created_at__gte=now - DELIVERY_GIVE_UP,
-    ).filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=stale))
-    due_requests = [
-        conversation_id
-        for conversation_id, attempts, last_attempt in undelivered.values_list(
-            "conversation_id", "delivery_attempts", "last_attempt_at"
-        )
-        if last_attempt is None or now - last_attempt >= retry_pause(attempts)
-    ]
+    due_requests = due_for_retry(
+        RatingRequest.objects.all(), now=now, stale=stale, key="conversation_id"
+    )
     conversation_ids = sorted(set(undecided) | set(due_requests))
     for conversation_id in conversation_ids:
         rating_request_enqueue(conversation_id=conversation_id)
@@ -93,13 +78,7 @@ def rating_request_send(*, conversation_id: int) -> str:
     A database connection lost on the way (a restart, a failover, backends terminated) rolls
     the step back; the task reconnects and runs again at once, a few times, rather than leave
     the close to the sweep a minute later."""
-    for attempt in range(RECONNECT_TRIES - 1):
-        try:
-            return _decide_and_deliver(conversation_id)
-        except CONNECTION_LOST:
-            if not reconnect(attempt):
-                raise
-    return _decide_and_deliver(conversation_id)
+    return with_reconnects(lambda: _decide_and_deliver(conversation_id))
 
 
 def _decide_and_deliver(conversation_id: int) -> str:

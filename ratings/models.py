@@ -13,6 +13,7 @@ from conversations.models import (
     Teammate,
     Workflow,
 )
+from conversations.outbox import Deliverable
 from ratings.rules import Switches, Windows, effective_windows
 
 DEFAULT_QUESTION = "How would you rate the help you got from our team?"
@@ -167,7 +168,7 @@ class RatingSettings(models.Model):
         )
 
 
-class RatingRequest(models.Model):
+class RatingRequest(Deliverable):
     """The survey sent for a conversation: at most one per conversation (E6, D4)."""
 
     conversation = models.OneToOneField(
@@ -183,10 +184,9 @@ class RatingRequest(models.Model):
     channel = models.CharField(max_length=16, choices=Channel.choices)
     app = models.ForeignKey(MessengerApp, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField()
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    delivery_attempts = models.PositiveIntegerField(default=0)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    # M11: the survey email came back undelivered (a delivery status notification).
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    bounce = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]

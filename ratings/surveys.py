@@ -2,8 +2,6 @@
 card in the Messenger, or the configured rating app's card instead of it. How it is handed
 over exactly once is `ratings.delivery`'s part."""
 
-from urllib.parse import urlsplit
-
 from django.conf import settings as django_settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -11,6 +9,8 @@ from django.urls import reverse
 
 from conversations.models import Channel, Part
 from conversations.services import conversation_event
+from mail.addresses import reply_address, sender
+from mail.threading import message_domain, thread_headers
 from ratings.models import RatingRequest, RatingSettings
 from ratings.scale import REACTIONS
 from ratings.tokens import rating_token
@@ -51,9 +51,14 @@ def survey_send(request: RatingRequest, *, connection=None) -> str:
 
 
 def note_delivered(request: RatingRequest, note: str):
-    """The thread's record that the survey went out (D1)."""
+    """The thread's record that the survey went out (D1), with the survey email's Message-ID:
+    the customer's reply to the survey joins the conversation (M9) and later messages name it
+    in their References (M3)."""
     return conversation_event(
-        conversation=request.conversation, event=Part.Event.RATING_REQUESTED, body=note
+        conversation=request.conversation,
+        event=Part.Event.RATING_REQUESTED,
+        body=note,
+        message_id=survey_message_id(request) if request.channel == Channel.EMAIL else "",
     )
 
 
@@ -69,18 +74,27 @@ def survey_email(request: RatingRequest, settings: RatingSettings) -> EmailMulti
         "reactions": [(reaction, rating_url(request, reaction.value)) for reaction in REACTIONS],
     }
     message = EmailMultiAlternatives(
-        subject=f"How did we do? Re: {subject}",
+        # The conversation's subject, so that every mail client (Gmail compares subjects too)
+        # shows the survey in the conversation's thread (M3); the question is in the body.
+        subject=f"Re: {subject}",
         body=render_to_string("ratings/email/survey.txt", context),
+        from_email=sender(),
         to=[request.contact.email],
-        # One Message-ID per request: should a crash ever fall between the mail server's
-        # acceptance and the commit, the survey sent again is the same message, which mail
-        # clients show once.
-        headers={"Message-ID": survey_message_id(request)},
+        # A text reply to the survey joins the conversation, as any reply does (M9).
+        reply_to=[reply_address(conversation.pk)],
+        headers={
+            # One Message-ID per request: should a crash ever fall between the mail server's
+            # acceptance and the commit, the survey sent again is the same message, which
+            # mail clients show once.
+            "Message-ID": survey_message_id(request),
+            # Sent by the bot: auto-responders (RFC 3834) do not answer it.
+            "Auto-Submitted": "auto-generated",
+            **thread_headers(conversation.pk),
+        },
     )
     message.attach_alternative(render_to_string("ratings/email/survey.html", context), "text/html")
     return message
 
 
 def survey_message_id(request: RatingRequest) -> str:
-    host = urlsplit(django_settings.SITE_URL).hostname or "localhost"
-    return f"<rating-request-{request.pk}.{request.conversation_id}@{host}>"
+    return f"<rating-request-{request.pk}.{request.conversation_id}@{message_domain()}>"

@@ -2,6 +2,7 @@ import os
 import shutil
 
 import pytest
+from django.test import override_settings
 
 from tests.factories import ContactFactory, TeammateFactory, WorkflowFactory, start_conversation
 
@@ -130,3 +131,24 @@ def api_admin(db):
     admin.user.is_superuser = True
     admin.user.save(update_fields=["is_superuser"])
     return admin
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on 127.0.0.1, and Django's SMTP backend pointed at it."""
+    from tests.smtp_server import SMTPServer
+
+    server = SMTPServer()
+    server.start()
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=server.port,
+        EMAIL_USE_TLS=False,
+        EMAIL_USE_SSL=False,
+        EMAIL_HOST_USER="",
+        EMAIL_HOST_PASSWORD="",
+        EMAIL_TIMEOUT=5,
+    ):
+        yield server
+    server.stop()

@@ -6,13 +6,13 @@ rating" is pressed. Skipped when chromium or Playwright is missing."""
 import re
 
 import pytest
-from django.core import mail
 
 from conversations import services
 from conversations.models import Channel
 from ratings.models import Rating
 from ratings.rules import RULE_WORDS
 from tests.factories import start_conversation
+from tests.outbox import surveys
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 
@@ -36,8 +36,8 @@ def links(live_server, settings, contact, teammate):
     )
     services.conversation_reply(conversation=conversation, author=teammate, body="Sorry! " * 40)
     services.conversation_close(conversation=conversation, by=teammate)
-    assert len(mail.outbox) == 1
-    return dict(LINK.findall(mail.outbox[0].body))
+    (survey,) = surveys()
+    return dict(LINK.findall(survey.body))
 
 
 def _page(context):

@@ -12,7 +12,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 # For each app, the apps it must never import.
 FORBIDDEN = {
-    "conversations": {"ratings", "reports", "api", "demo"},
+    "conversations": {"mail", "ratings", "reports", "api", "demo"},
+    "mail": {"ratings", "reports", "api", "demo"},
     "ratings": {"reports", "api", "demo"},
     "reports": {"api", "demo"},
     "api": {"demo"},

@@ -8,15 +8,10 @@ or Failure row is saved. On a real cluster the worker records a Failure instead 
 is never affected. Either way the close, its decision and the undelivered request are
 committed before the mail is tried (D4, D5)."""
 
-import email
-import socket
 from datetime import UTC, datetime, timedelta
-from email import policy
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
-from django.test import override_settings
 from django_q.models import Task
 
 from conversations import services
@@ -28,76 +23,6 @@ from tests.factories import start_conversation
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 SUBJECT = "Password reset does not arrive"
-
-
-class Handler:
-    """Keeps every message it accepts; `refuse_at` ("RCPT" or "DATA") makes it answer
-    451 at that step instead."""
-
-    def __init__(self):
-        self.messages = []
-        self.refuse_at = None
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse_at == "RCPT":
-            return "451 try later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.refuse_at == "DATA":
-            return "451 try later"
-        self.messages.append(
-            (
-                envelope.rcpt_tos[:],
-                email.message_from_bytes(envelope.content, policy=policy.default),
-            )
-        )
-        return "250 Message accepted for delivery"
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class SMTPServer:
-    def __init__(self):
-        self.handler = Handler()
-        self.port = _free_port()
-        self.controller = None
-
-    def start(self):
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self):
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    @property
-    def messages(self):
-        return self.handler.messages
-
-
-@pytest.fixture
-def smtp():
-    server = SMTPServer()
-    server.start()
-    with override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=server.port,
-        EMAIL_USE_TLS=False,
-        EMAIL_USE_SSL=False,
-        EMAIL_HOST_USER="",
-        EMAIL_HOST_PASSWORD="",
-        EMAIL_TIMEOUT=5,
-    ):
-        yield server
-    server.stop()
 
 
 @pytest.fixture

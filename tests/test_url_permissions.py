@@ -145,6 +145,9 @@ ROUTES = {
     "api/schema/": ("GET", "/api/schema/", _all(200)),
     "api/docs/": ("GET", "/api/docs/", _all(200)),
     "api/^": ("GET", "/api/nowhere/", _all(404)),
+    # M16: the email provider's inbound webhook; none is chosen here (INBOUND_ESP unset).
+    "inbound/<slug:esp>/": ("POST", "/inbound/sendgrid/", _all(404)),
+    "inbound/<slug:esp>/<slug:variant>/": ("POST", "/inbound/mailgun/mime/", _all(404)),
 }
 
 # The admin's own pages (not a model's).
@@ -194,6 +197,11 @@ ADMIN_MODELS = {
     "ratings.rating": (READ, READ, READ),
     "api.webhook": (NO, NO, WORK),
     "api.webhookdelivery": (NO, NO, READ),
+    # M1, M14: what was mailed and what came attached, read by those who work the inbox;
+    # M13: the messages that could not be taken in, for the admins to retry.
+    "mail.outboundemail": (READ, READ, READ),
+    "mail.attachment": (READ, READ, READ),
+    "mail.inboundfailure": (NO, NO, READ),
 }
 
 

@@ -22,14 +22,41 @@ from conversations.models import (
     State,
     Workflow,
 )
+from conversations.text import readable_text, text_to_html
 
 MAX_BODY_LENGTH = 50_000
+
+
+BODY_HELP = (
+    "HTML, sanitised (formatting and links are kept, anything else is removed); plain text "
+    "with `body_format: text`."
+)
+
+
+class BodyFormat(serializers.Serializer):
+    """`body` is HTML, or plain text shown exactly as written (`body_format: text`)."""
+
+    body_format = StrictChoiceField(choices=["html", "text"], required=False, default="html")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs.pop("body_format", "html") == "text" and "body" in attrs:
+            attrs["body"] = text_to_html(attrs["body"])
+        return attrs
 
 
 class PartSerializer(serializers.ModelSerializer):
     event = serializers.ChoiceField(
         choices=Part.Event.choices, allow_blank=True, read_only=True, help_text="Events only."
     )
+    body = serializers.CharField(read_only=True, help_text="Sanitised HTML.")
+    body_text = serializers.SerializerMethodField(help_text="The body as plain text.")
+    message_id = serializers.CharField(
+        read_only=True, help_text="The email's Message-ID, for a part that came or went by mail."
+    )
+
+    def get_body_text(self, part) -> str:
+        return readable_text(part.body)
 
     class Meta:
         model = Part
@@ -40,6 +67,8 @@ class PartSerializer(serializers.ModelSerializer):
             "author_teammate",
             "author_contact",
             "body",
+            "body_text",
+            "message_id",
             "created_at",
         ]
         read_only_fields = fields
@@ -84,13 +113,15 @@ API_ORIGINS = [
 ]
 
 
-class ConversationCreateSerializer(StrictSerializer):
+class ConversationCreateSerializer(BodyFormat, StrictSerializer):
     channel = StrictChoiceField(choices=Channel.choices)
     origin = StrictChoiceField(choices=API_ORIGINS, default=Origin.API.value)
     contacts = serializers.ListField(
         child=IdField(), min_length=1, max_length=50, help_text="Ids of the contacts."
     )
-    body = StrictCharField(max_length=MAX_BODY_LENGTH, help_text="The first message.")
+    body = StrictCharField(
+        max_length=MAX_BODY_LENGTH, help_text=f"The first message: {BODY_HELP.lower()}"
+    )
     subject = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
     workflow = IdField(
         required=False,
@@ -126,8 +157,8 @@ class ConversationQuerySerializer(QuerySerializer):
     )
 
 
-class MessageSerializer(StrictSerializer):
-    body = StrictCharField(max_length=MAX_BODY_LENGTH)
+class MessageSerializer(BodyFormat, StrictSerializer):
+    body = StrictCharField(max_length=MAX_BODY_LENGTH, help_text=BODY_HELP)
 
 
 class CloseSerializer(StrictSerializer):

@@ -35,7 +35,7 @@ from conversations.models import (
     Part,
     State,
 )
-from conversations.panels import conversation_panels
+from conversations.panels import conversation_panels, part_details
 from conversations.selectors import no_teammate_message, teammate_of
 
 
@@ -222,8 +222,10 @@ class ConversationAdmin(ServiceAddMixin, admin.ModelAdmin):
         """The thread in order and the action forms that fit the state. The parts come in
         one query with their authors, whatever the length of the thread."""
         parts = list(conversation.parts.select_related("author_teammate", "author_contact"))
+        notes = part_details(request, parts, self.admin_site)
         for part in parts:
             part.snooze_time = _snooze_time(part)
+            part.notes = notes.get(part.pk, [])
         teammate = teammate_of(request.user)
         can_act = self.has_change_permission(request, conversation)
         offered = ACTIONS_BY_STATE.get(conversation.state, ())

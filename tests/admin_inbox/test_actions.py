@@ -15,6 +15,7 @@ from conversations.models import (
     Part,
     State,
 )
+from conversations.text import visible_characters
 from tests.admin_inbox.support import act_url, change_url, shown_messages
 
 
@@ -36,7 +37,9 @@ def test_reply_action_calls_the_service(inbox, conversation, teammate):
     assert response.redirect_chain[-1][0] == change_url(conversation)
     assert shown_messages(response) == ["Reply sent."]
     part = conversation.parts.get(kind=Part.Kind.REPLY, author_teammate=teammate)
-    assert part.body == "Hi Ann,\nfixed now."  # one character per line break (E3)
+    # Typed text kept as HTML showing it (M17); still one character per line break (E3).
+    assert part.body == "Hi Ann,<br>\nfixed now."
+    assert visible_characters(part.body) == len("Hi Ann,\nfixed now.")
     conversation.refresh_from_db()
     assert conversation.teammate_reply_count == 1
     assert conversation.assignee == teammate

@@ -97,19 +97,24 @@ def test_list_queries_do_not_grow_with_rows(inbox, teammate):
 
 
 def test_change_page_shows_the_thread_escaped(inbox, conversation, contact, teammate):
+    """M17: bodies are sanitised HTML: formatting shown, nothing that runs; typed text as is."""
     services.conversation_reply(
-        conversation=conversation, author=contact, body="<script>alert('x')</script>\nline two"
+        conversation=conversation,
+        author=contact,
+        body="<script>alert('x')</script><p onclick='steal()'>line two</p>",
     )
     services.conversation_note(conversation=conversation, author=teammate, body="<b>check</b>")
     services.conversation_reply(conversation=conversation, author=teammate, body="Fixed & done")
+    inbox.post(act_url(conversation, "reply"), {"body": "<i>typed</i> as text"})
 
     response = inbox.get(change_url(conversation))
 
     assert response.status_code == 200
     page = response.text
-    assert "<script>alert(" not in page
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;<br>line two" in page
-    assert "&lt;b&gt;check&lt;/b&gt;" in page
+    assert "alert(" not in page and "steal()" not in page
+    assert "<p>line two</p>" in page
+    assert "<b>check</b>" in page
+    assert "&lt;i&gt;typed&lt;/i&gt; as text" in page
     assert "Internal note" in page
     assert "Fixed &amp; done" in page
     assert 'class="conv-part conv-contact"' in page

@@ -14,17 +14,20 @@ from django.utils.html import escape
 
 from conversations import services
 from conversations.models import Channel, Contact, Conversation, Part, Teammate
+from conversations.text import readable_text
 from ratings.models import Rating
 from ratings.services import rating_comment, rating_submit
 from tests.factories import ContactFactory, TeammateFactory, start_conversation
 from tests.hostile_input.support import (
     HOSTILE,
     IDS,
+    MARKUP,
     NUL,
     TEXTS,
     _counts,
     _html,
     assert_shown_as_text,
+    page_text,
 )
 from tests.report_helpers import DAY, rate, requested, token_for
 
@@ -73,11 +76,14 @@ def test_admin_conversation_page_shows_hostile_text_as_text(admin_client_, boss,
     bodies = list(
         conversation.parts.filter(kind__in=["reply", "note"]).values_list("body", flat=True)
     )
-    assert bodies[-2:] == [text, text]
+    # Typed text is kept as HTML that reads back as exactly that text (M17).
+    assert [readable_text(body) for body in bodies[-2:]] == [text, text]
     html = _html(admin_client_.get(_admin(Conversation, "change", conversation.pk)))
-    assert_shown_as_text(html, text)
-    # The subject, the contact, the reply, the note, the comment and its history entry.
-    assert html.count(escape(text)) >= 6
+    assert_shown_as_text(html, text, bodies=True)
+    # The subject, the contact, the comment and its history entry, escaped as Django escapes.
+    assert html.count(escape(text)) >= 4
+    # ... and the reply and the note too, read as the page's text.
+    assert page_text(html).count(text) >= 6
 
 
 def test_admin_lists_and_rating_pages_show_hostile_text_as_text(admin_client_, hostile_ratings):
@@ -266,25 +272,31 @@ def test_api_contact_name_round_trip(api, text):
 
 @pytest.mark.parametrize("text", TEXTS, ids=IDS)
 def test_api_conversation_message_round_trip(api, contact, text):
-    body = {"channel": "email", "contacts": [contact.pk], "body": text, "subject": text}
+    """Plain text posted with `body_format: text` comes back exactly as `body_text` (M17)."""
+    body = {
+        "channel": "email",
+        "contacts": [contact.pk],
+        "body": text,
+        "body_format": "text",
+        "subject": text,
+    }
     response = api.post("/api/v1/conversations/", body, format="json")
     assert response.status_code == 201, response.content
     started = response.json()
     assert started["subject"] == text
-    assert [part["body"] for part in started["parts"]] == [text]
+    assert [part["body_text"] for part in started["parts"]] == [text]
     url = f"/api/v1/conversations/{started['id']}/"
-    reply = api.post(f"{url}replies/", {"body": text}, format="json")
+    reply = api.post(f"{url}replies/", {"body": text, "body_format": "text"}, format="json")
     assert reply.status_code == 201, reply.content
-    assert reply.json()["body"] == text
+    assert reply.json()["body_text"] == text
     read = api.get(url).json()
     assert read["subject"] == text
-    assert [part["body"] for part in read["parts"]] == [text, text]
-    assert list(
-        Part.objects.filter(conversation_id=started["id"]).values_list("body", flat=True)
-    ) == [
-        text,
-        text,
-    ]
+    assert [part["body_text"] for part in read["parts"]] == [text, text]
+    stored = Part.objects.filter(conversation_id=started["id"]).values_list("body", flat=True)
+    assert [readable_text(part) for part in stored] == [text, text]
+    # The HTML body never carries the text's markup as markup.
+    if MARKUP & set(text) - {"'", '"'}:
+        assert all(text not in part for part in stored)
 
 
 def test_api_NUL_and_over_long_text_are_400s_naming_the_field(api, conversation):
@@ -312,12 +324,13 @@ def test_api_answers_are_json_with_the_text_escaped_by_json_only(api, contact):
     text = HOSTILE["script"]
     response = api.post(
         "/api/v1/conversations/",
-        {"channel": "messenger", "contacts": [contact.pk], "body": text},
+        {"channel": "messenger", "contacts": [contact.pk], "body": text, "body_format": "text"},
         format="json",
     )
     assert response["Content-Type"].startswith("application/json")
-    assert re.search(r'"body":\s*"<script>alert\(1\)<\\?/script>"', response.content.decode())
-    assert html_escape(text) not in response.content.decode()
+    content = response.content.decode()
+    assert re.search(r'"body_text":\s*"<script>alert\(1\)<\\?/script>"', content)
+    assert html_escape(html_escape(text)) not in content
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from conversations import services
+from conversations.text import text_to_html
 from ratings.models import Rating, RatingRequest
 from ratings.services import MAX_COMMENT_LENGTH, rating_comment, rating_submit
 from ratings.tokens import messenger_token
@@ -22,6 +23,7 @@ from tests.hostile_input.support import (
     _counts,
     _html,
     assert_shown_as_text,
+    page_text,
 )
 from tests.report_helpers import DAY, MARCH, csv_rows, rate, requested, token_for
 
@@ -51,16 +53,20 @@ def test_A1_hostile_comment_and_names_on_the_rating_page(db, client, capture, te
 def test_A1_hostile_messages_and_names_in_the_messenger_view(db, client, text):
     contact = ContactFactory(name=text)
     teammate = TeammateFactory(name=text)
+    # Messages typed as text are kept as HTML showing that text (M17), as the forms keep them.
+    typed = text_to_html(text)
     conversation = start_conversation(
-        contacts=[contact], started_by=contact, body=text, subject=text
+        contacts=[contact], started_by=contact, body=typed, subject=text
     )
-    services.conversation_reply(conversation=conversation, author=teammate, body=text)
+    services.conversation_reply(conversation=conversation, author=teammate, body=typed)
     html = _html(
         client.get(reverse("ratings:messenger", args=[messenger_token(contact_id=contact.pk)]))
     )
-    assert_shown_as_text(html, text)
-    # The contact's name, the subject, two messages and the teammate's name.
-    assert html.count(escape(text)) >= 5
+    assert_shown_as_text(html, text, bodies=True)
+    # The contact's name, the subject and the teammate's name, escaped as Django escapes.
+    assert html.count(escape(text)) >= 3
+    # The two messages, as the text their HTML shows.
+    assert page_text(html).count(text) >= 5
 
 
 def test_A1_a_comment_of_exactly_5000_characters_is_kept_whole(client, capture, teammate):

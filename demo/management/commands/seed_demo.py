@@ -16,7 +16,7 @@ from django.utils import timezone
 from conversations.models import Channel, Conversation, Origin, State
 from conversations.services import TEAMMATES_GROUP
 from conversations.signals import conversation_closed
-from demo import customers, play
+from demo import customers, mailed, play
 from ratings.models import Rating
 from ratings.rules import RULE_WORDS
 from ratings.services import on_conversation_closed
@@ -129,7 +129,7 @@ class Command(BaseCommand):
         # would queue a task per close to decide again at the real time, for nothing.
         connected = conversation_closed.disconnect(dispatch_uid=RECEIVER_UID)
         try:
-            with override_settings(**SEED_SETTINGS):
+            with override_settings(**SEED_SETTINGS), mailed.MailOff():
                 rating_side = customers.Customers(rng=random.Random(f"ratings-{seed}"), now=now)
                 report = play.seed(
                     conversations=conversations,
@@ -140,6 +140,7 @@ class Command(BaseCommand):
                     after_close=rating_side.after_close,
                 )
                 ratings = customers.figures([c.pk for c in report.conversations])
+            mailed.mark_mailed([c.pk for c in report.conversations])
         finally:
             if connected:
                 conversation_closed.connect(on_conversation_closed, dispatch_uid=RECEIVER_UID)

@@ -1,0 +1,61 @@
+"""The demo's email conversations as if their replies had been mailed at their moment.
+
+While the demo plays, the mail app's receiver is off (each reply would otherwise be queued to
+be mailed now, to the demo's example addresses); afterwards every teammate reply and bot
+message of an email conversation gets its Message-ID and a delivered `OutboundEmail`, so the
+threads look as they would in a running installation.
+"""
+
+from __future__ import annotations
+
+from conversations.models import Channel, Part
+from conversations.signals import part_added
+from mail.models import OutboundEmail
+from mail.outbound import MAILED_KINDS, on_part_added
+from mail.threading import part_message_id
+
+RECEIVER_UID = "mail.outbound"
+CHUNK = 1000
+
+
+class MailOff:
+    """`with MailOff():` nothing is queued to be mailed while the demo plays."""
+
+    def __enter__(self):
+        self.connected = part_added.disconnect(dispatch_uid=RECEIVER_UID)
+        return self
+
+    def __exit__(self, *exc):
+        if self.connected:
+            part_added.connect(on_part_added, dispatch_uid=RECEIVER_UID)
+        return False
+
+
+def mark_mailed(conversation_ids: list[int]) -> int:
+    """Give the mailed parts of these conversations their Message-ID and a delivered email."""
+    parts = list(
+        Part.objects.filter(
+            conversation_id__in=conversation_ids,
+            conversation__channel=Channel.EMAIL,
+            kind__in=MAILED_KINDS,
+            author_contact__isnull=True,
+        ).only("pk", "conversation_id", "created_at")
+    )
+    for part in parts:
+        part.message_id = part_message_id(part)
+    Part.objects.bulk_update(parts, ["message_id"], batch_size=CHUNK)
+    OutboundEmail.objects.bulk_create(
+        [
+            OutboundEmail(
+                part=part,
+                conversation_id=part.conversation_id,
+                created_at=part.created_at,
+                delivered_at=part.created_at,
+                delivery_attempts=1,
+                last_attempt_at=part.created_at,
+            )
+            for part in parts
+        ],
+        batch_size=CHUNK,
+    )
+    return len(parts)

@@ -1,0 +1,254 @@
+"""The email channel in the admin: each mailed reply's delivery and each attachment on its part
+in the thread (M2, M14), the emails sent, and the *Inbound failures* (M13): messages that
+could not be made a part, kept raw with the reason, retried from here."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.template.defaultfilters import filesizeformat
+from django.urls import path
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from conversations.adminkit import ViewOnly, admin_url, short_time
+from conversations.models import Conversation
+from conversations.panels import part_details_add
+from mail.inbound import failure_retry
+from mail.models import Attachment, InboundFailure, OutboundEmail
+
+
+def _conversation_link(conversation_id: int | None):
+    if conversation_id is None:
+        return "-"
+    return format_html(
+        '<a href="{}">#{}</a>', admin_url(Conversation, "change", conversation_id), conversation_id
+    )
+
+
+# --- notes on the thread's parts ------------------------------------------------------------
+
+
+def _delivery_note(outbound: OutboundEmail) -> str:
+    if outbound.bounced_at:
+        return format_html(
+            '<span class="conv-mail conv-mail-failed">Bounced {}: {}</span>',
+            short_time(outbound.bounced_at),
+            Truncator(outbound.bounce).chars(160),
+        )
+    if outbound.delivered_at:
+        return format_html(
+            '<span class="conv-mail conv-mail-sent">Emailed {}</span>',
+            short_time(outbound.delivered_at),
+        )
+    if outbound.last_error:
+        return format_html(
+            '<span class="conv-mail conv-mail-failed">Not emailed yet ({} attempts): {}</span>',
+            outbound.delivery_attempts,
+            Truncator(outbound.last_error).chars(160),
+        )
+    return format_html('<span class="conv-mail">{}</span>', "Email queued")
+
+
+def _attachment_note(attachment: Attachment, site) -> str:
+    if not attachment.stored:
+        return format_html(
+            '<span class="conv-file">Attached: {} ({}, not kept: over ATTACHMENT_MAX_BYTES)</span>',
+            attachment.filename,
+            filesizeformat(attachment.size),
+        )
+    url = admin_url(Attachment, "download", attachment.pk, site=site)
+    return format_html(
+        '<span class="conv-file">Attached: <a href="{}">{}</a> ({})</span>',
+        url,
+        attachment.filename,
+        filesizeformat(attachment.size),
+    )
+
+
+def part_mail_details(request, parts, site) -> dict[int, list[str]]:
+    """Each mailed part's delivery, each part's files (staff with the view permission only):
+    two queries, whatever the length of the thread."""
+    ids = [part.pk for part in parts]
+    notes: dict[int, list[str]] = {}
+    if request.user.has_perm("mail.view_outboundemail"):
+        for outbound in OutboundEmail.objects.filter(part_id__in=ids):
+            notes.setdefault(outbound.part_id, []).append(_delivery_note(outbound))
+    if request.user.has_perm("mail.view_attachment"):
+        for attachment in Attachment.objects.filter(part_id__in=ids):
+            notes.setdefault(attachment.part_id, []).append(_attachment_note(attachment, site))
+    return notes
+
+
+part_details_add("mail", part_mail_details)
+
+
+# --- the records ------------------------------------------------------------------------------
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(ViewOnly, admin.ModelAdmin):
+    list_display = ("conversation_column", "part", "created", "delivered", "attempts", "error")
+    list_filter = (
+        ("delivered_at", admin.EmptyFieldListFilter),
+        ("bounced_at", admin.EmptyFieldListFilter),
+    )
+    list_select_related = ("part",)
+    date_hierarchy = "created_at"
+    fields = (
+        "conversation",
+        "part",
+        "created_at",
+        "delivered_at",
+        "delivery_attempts",
+        "last_attempt_at",
+        "last_error",
+        "bounced_at",
+        "bounce",
+    )
+
+    @admin.display(description="Conversation", ordering="conversation_id")
+    def conversation_column(self, obj):
+        return _conversation_link(obj.conversation_id)
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj):
+        return short_time(obj.created_at)
+
+    @admin.display(description="Delivered", ordering="delivered_at")
+    def delivered(self, obj):
+        return short_time(obj.delivered_at)
+
+    @admin.display(description="Attempts", ordering="delivery_attempts")
+    def attempts(self, obj):
+        return obj.delivery_attempts
+
+    @admin.display(description="Last error or bounce")
+    def error(self, obj):
+        return Truncator(obj.bounce or obj.last_error).chars(80) or "-"
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ViewOnly, admin.ModelAdmin):
+    """M14: files for staff only, downloaded through here (never from a public address)."""
+
+    list_display = ("filename", "content_type", "size_text", "conversation_column", "stored")
+    search_fields = ("filename",)
+    list_select_related = ("part",)
+    fields = ("filename", "content_type", "size", "part")
+
+    @admin.display(description="Size", ordering="size")
+    def size_text(self, obj):
+        return filesizeformat(obj.size)
+
+    @admin.display(description="Conversation")
+    def conversation_column(self, obj):
+        return _conversation_link(obj.part.conversation_id)
+
+    @admin.display(description="Kept", boolean=True)
+    def stored(self, obj):
+        return obj.stored
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_download"
+        view = self.admin_site.admin_view(self.download_view)
+        return [path("<path:object_id>/download/", view, name=name), *super().get_urls()]
+
+    def download_view(self, request, object_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        attachment = self.get_object(request, unquote(object_id))
+        if attachment is None or not attachment.stored:
+            raise Http404("There is no such file.")
+        # Always a download, never shown inline: a file a customer sent may be anything.
+        return FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type="application/octet-stream",
+        )
+
+
+@admin.register(InboundFailure)
+class InboundFailureAdmin(ViewOnly, admin.ModelAdmin):
+    """M13: what could not be made a part, with why; *Retry* takes it in again."""
+
+    list_display = ("received", "sender", "subject", "reason_short", "attempts", "resolved")
+    list_filter = ("source", ("resolved_at", admin.EmptyFieldListFilter))
+    search_fields = ("sender", "subject", "reason")
+    date_hierarchy = "received_at"
+    actions = ("retry",)
+    fields = (
+        "received_at",
+        "source",
+        "sender",
+        "subject",
+        "reason",
+        "size",
+        "raw_link",
+        "attempts",
+        "last_attempt_at",
+        "resolved_at",
+        "resolved_conversation",
+    )
+    readonly_fields = ("raw_link", "resolved_conversation")
+
+    @admin.display(description="Received", ordering="received_at")
+    def received(self, obj):
+        return short_time(obj.received_at)
+
+    @admin.display(description="Reason")
+    def reason_short(self, obj):
+        return Truncator(obj.reason).chars(90)
+
+    @admin.display(description="Resolved", boolean=True, ordering="resolved_at")
+    def resolved(self, obj):
+        return obj.resolved_at is not None
+
+    @admin.display(description="Conversation")
+    def resolved_conversation(self, obj):
+        return _conversation_link(obj.resolved_part.conversation_id if obj.resolved_part else None)
+
+    @admin.display(description="Message")
+    def raw_link(self, obj):
+        url = admin_url(InboundFailure, "raw", obj.pk, site=self.admin_site)
+        return format_html('<a href="{}">Download the message (.eml)</a>', url)
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_raw"
+        view = self.admin_site.admin_view(self.raw_view)
+        return [path("<path:object_id>/raw/", view, name=name), *super().get_urls()]
+
+    def raw_view(self, request, object_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        failure = self.get_object(request, unquote(object_id))
+        if failure is None:
+            raise Http404("There is no such message.")
+        return FileResponse(
+            failure.raw.open("rb"),
+            as_attachment=True,
+            filename=f"inbound-{failure.pk}.eml",
+            content_type="message/rfc822",
+        )
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("mail.retry_inboundfailure")
+
+    @admin.action(description="Retry the selected messages", permissions=["retry"])
+    def retry(self, request, queryset):
+        taken = failed = 0
+        for failure in queryset.filter(resolved_at__isnull=True):
+            result = failure_retry(failure=failure)
+            if result.outcome == "failed":
+                failed += 1
+            else:
+                taken += 1
+        if taken:
+            messages.success(request, f"{taken} message(s) taken in.")
+        if failed:
+            messages.error(request, f"{failed} message(s) could still not be taken in: see why.")
+        if not taken and not failed:
+            messages.info(request, "The selected messages were taken in already.")
