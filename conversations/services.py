@@ -35,7 +35,7 @@ from conversations.people import (  # noqa: F401 - offered here under their DESI
     teammate_create,
 )
 from conversations.signals import conversation_closed, part_added
-from conversations.text import refuse_nul, sanitize_html, visible_characters, visible_text
+from conversations.text import message_body, message_id_clean, refuse_nul, visible_characters
 
 WAKE_BATCH = 500
 # The columns each kind of change writes (a narrower UPDATE than every column).
@@ -48,7 +48,6 @@ REPLY_FIELDS = [
     "updated_at",
 ]
 STATE_FIELDS = ["state", "snoozed_until", "updated_at"]
-MAX_MESSAGE_ID = 255
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -72,26 +71,6 @@ def _require_teammate(person, action: str) -> Teammate:
     if not isinstance(person, Teammate) or person.pk is None:
         raise ValidationError(f"Only a teammate can {action}.")
     return person
-
-
-def _require_body(body: str) -> str:
-    """The body as it is stored: sanitised HTML with some visible text."""
-    if not isinstance(body, str) or not body.strip():
-        raise ValidationError("The message is empty.")
-    refuse_nul(body, "message")
-    body = sanitize_html(body)
-    if not visible_text(body).strip():
-        raise ValidationError("The message is empty.")
-    return body
-
-
-def _message_id(message_id: str) -> str:
-    """The part's Message-ID (an email's, `<…@…>`), or empty for a part that is not one."""
-    message_id = (message_id or "").strip()
-    refuse_nul(message_id, "Message-ID")
-    if len(message_id) > MAX_MESSAGE_ID:
-        raise ValidationError(f"A Message-ID is at most {MAX_MESSAGE_ID} characters.")
-    return message_id
 
 
 def _event(
@@ -167,8 +146,8 @@ def conversation_start(
     if any(not isinstance(c, Contact) or c.pk is None for c in people):
         raise ValidationError("Contacts must be saved Contact records.")
     people = list(dict.fromkeys(people))
-    body = _require_body(body)
-    message_id = _message_id(message_id)
+    body = message_body(body)
+    message_id = message_id_clean(message_id)
     subject = (subject or "").strip()
     refuse_nul(subject, "subject")
     if len(subject) > 255:
@@ -227,8 +206,8 @@ def conversation_reply(
     """A reply visible to the customer. A contact's reply reopens a snoozed or closed
     conversation at once (Z3); a teammate reopens a closed one before replying. `message_id`
     is the email's, for a reply that came by mail: the same one twice is refused."""
-    body = _require_body(body)
-    message_id = _message_id(message_id)
+    body = message_body(body)
+    message_id = message_id_clean(message_id)
     if not isinstance(author, Teammate | Contact) or author.pk is None:
         raise ValidationError("A reply is written by a teammate or a contact.")
     locked = _locked(conversation)
@@ -254,7 +233,7 @@ def conversation_reply(
 def conversation_note(*, conversation: Conversation, author: Teammate, body: str) -> Part:
     """An internal note: teammates only, never seen by the customer, never counted (E3)."""
     _require_teammate(author, "write an internal note")
-    body = _require_body(body)
+    body = message_body(body)
     locked = _locked(conversation)
     now = clock.now()
     part = Part.objects.create(
@@ -269,7 +248,7 @@ def conversation_note(*, conversation: Conversation, author: Teammate, body: str
 @transaction.atomic
 def conversation_bot_message(*, conversation: Conversation, body: str) -> Part:
     """A message by the bot: visible, but not a reply (E3 does not count it)."""
-    body = _require_body(body)
+    body = message_body(body)
     locked = _locked(conversation)
     now = clock.now()
     part = Part.objects.create(conversation=locked, kind=Part.Kind.BOT, body=body, created_at=now)
@@ -295,7 +274,7 @@ def conversation_event(
         raise ValidationError(f"Unknown event {event!r}.")
     locked = _locked(conversation)
     now = clock.now()
-    part = _event(locked, event, at=now, by=by, body=body, message_id=_message_id(message_id))
+    part = _event(locked, event, at=now, by=by, body=body, message_id=message_id_clean(message_id))
     locked.updated_at = now
     locked.save(update_fields=["updated_at"])
     _copy_state(conversation, locked)

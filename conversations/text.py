@@ -157,3 +157,26 @@ def refuse_nul(text: str, what: str) -> None:
             f"The {what} contains a NUL character (\\x00), which cannot be stored.",
             code="null_character",
         )
+
+
+MAX_MESSAGE_ID = 255
+
+
+def message_body(body: str) -> str:
+    """A message's body as it is stored: sanitised HTML with some visible text."""
+    if not isinstance(body, str) or not body.strip():
+        raise ValidationError("The message is empty.")
+    refuse_nul(body, "message")
+    body = sanitize_html(body)
+    if not visible_text(body).strip():
+        raise ValidationError("The message is empty.")
+    return body
+
+
+def message_id_clean(message_id: str) -> str:
+    """A part's Message-ID (an email's, `<…@…>`), or empty for a part that is not one."""
+    message_id = (message_id or "").strip()
+    refuse_nul(message_id, "Message-ID")
+    if len(message_id) > MAX_MESSAGE_ID:
+        raise ValidationError(f"A Message-ID is at most {MAX_MESSAGE_ID} characters.")
+    return message_id
