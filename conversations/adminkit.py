@@ -49,3 +49,19 @@ class ViewOnly:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class DeliveryColumns:
+    """The list columns of a `Deliverable`'s admin (a survey, a mailed reply)."""
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj):
+        return short_time(obj.created_at)
+
+    @admin.display(description="Delivered", ordering="delivered_at")
+    def delivered(self, obj):
+        return short_time(obj.delivered_at)
+
+    @admin.display(description="Attempts", ordering="delivery_attempts")
+    def attempts(self, obj):
+        return obj.delivery_attempts

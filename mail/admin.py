@@ -13,7 +13,7 @@ from django.urls import path
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from conversations.adminkit import ViewOnly, admin_url, short_time
+from conversations.adminkit import DeliveryColumns, ViewOnly, admin_url, short_time
 from conversations.models import Conversation
 from conversations.panels import part_details_add
 from mail.inbound import failure_retry
@@ -89,7 +89,7 @@ part_details_add("mail", part_mail_details)
 
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(ViewOnly, admin.ModelAdmin):
+class OutboundEmailAdmin(DeliveryColumns, ViewOnly, admin.ModelAdmin):
     list_display = ("conversation_column", "part", "created", "delivered", "attempts", "error")
     list_filter = (
         ("delivered_at", admin.EmptyFieldListFilter),
@@ -112,18 +112,6 @@ class OutboundEmailAdmin(ViewOnly, admin.ModelAdmin):
     @admin.display(description="Conversation", ordering="conversation_id")
     def conversation_column(self, obj):
         return _conversation_link(obj.conversation_id)
-
-    @admin.display(description="Created", ordering="created_at")
-    def created(self, obj):
-        return short_time(obj.created_at)
-
-    @admin.display(description="Delivered", ordering="delivered_at")
-    def delivered(self, obj):
-        return short_time(obj.delivered_at)
-
-    @admin.display(description="Attempts", ordering="delivery_attempts")
-    def attempts(self, obj):
-        return obj.delivery_attempts
 
     @admin.display(description="Last error or bounce")
     def error(self, obj):

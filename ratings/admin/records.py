@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from conversations.adminkit import ViewOnly, admin_url, short_time
+from conversations.adminkit import DeliveryColumns, ViewOnly, admin_url, short_time
 from conversations.models import Conversation
 from ratings.models import (
     Rating,
@@ -64,7 +64,7 @@ class DeliveredFilter(admin.SimpleListFilter):
 
 
 @admin.register(RatingRequest)
-class RatingRequestAdmin(ViewOnlyAdmin):
+class RatingRequestAdmin(DeliveryColumns, ViewOnlyAdmin):
     list_display = (
         "conversation_column",
         "contact",
@@ -98,18 +98,6 @@ class RatingRequestAdmin(ViewOnlyAdmin):
     @admin.display(description="Conversation", ordering="conversation_id")
     def conversation_column(self, obj):
         return _conversation_link(obj.conversation_id, str(obj.conversation))
-
-    @admin.display(description="Created", ordering="created_at")
-    def created(self, obj):
-        return short_time(obj.created_at)
-
-    @admin.display(description="Delivered", ordering="delivered_at")
-    def delivered(self, obj):
-        return short_time(obj.delivered_at)
-
-    @admin.display(description="Attempts", ordering="delivery_attempts")
-    def attempts(self, obj):
-        return obj.delivery_attempts
 
     @admin.display(description="Last error")
     def last_error_short(self, obj):
