@@ -57,6 +57,8 @@ def is_support_address(address: str) -> bool:
 
 
 def sender(name: str | None = None) -> str:
-    """The From of a message: "Ann Lee via Support <support@…>", or the support name alone."""
+    """The From of a message: "Ann Lee via Support <support@…>", or the support name alone.
+    A header is one line: a name typed with line breaks still makes a deliverable email."""
+    name = " ".join((name or "").split())
     display = f"{name} via {settings.SUPPORT_NAME}" if name else settings.SUPPORT_NAME
     return formataddr((display, settings.SUPPORT_ADDRESS))

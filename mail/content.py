@@ -104,8 +104,9 @@ def _filename(part: Message, number: int) -> str:
         name = part.get_filename()
     except Exception:  # noqa: BLE001 - a malformed parameter is no reason to lose the file
         name = None
-    name = clean_text(name).replace("/", "_").replace("\\", "_").strip() or f"attachment-{number}"
-    return name[-200:]
+    name = clean_text(name).replace("/", "_").replace("\\", "_").strip()[-200:]
+    # "." and ".." name no file (the storage refuses them, and the message with them).
+    return name if name.strip(".") else f"attachment-{number}"
 
 
 def message_content(message: Message) -> Content:

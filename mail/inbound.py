@@ -220,6 +220,12 @@ def _store_files(part: Part, files) -> None:
         attachment.save()
 
 
+def failure_keep(*, raw: bytes, source: str, reason: str) -> Received:
+    """M13: keep something received that could not even be read as a message (a provider's
+    post its parser choked on), raw, with the reason."""
+    return _keep(raw, source, reason)
+
+
 def _keep(raw: bytes, source: str, reason: str, parsed: Message | None = None) -> Received:
     """M13: keep the message, raw, with why it was not taken in."""
     now = clock.now()

@@ -205,6 +205,18 @@ def test_M14_files_are_stored_through_the_storage_up_to_the_limit(with_files):
     assert "/../" not in escaped.file.name
 
 
+@pytest.mark.parametrize("name", ["..", ".", "   ", "\x00"])
+def test_M14_a_file_named_nothing_is_still_kept_with_its_message(db, name):
+    """The storage refuses "." and "..": the file gets a name, the message stays a part."""
+    received = mail_receive(message=eml(text="See file", attachments=[(name, "text/plain", b"x")]))
+
+    assert received.outcome == "created", received.reason
+    attachment = Attachment.objects.get(part=received.part)
+    assert attachment.filename == "attachment-2"  # the message's second part
+    assert attachment.stored
+    assert default_storage.exists(attachment.file.name)
+
+
 def test_M14_a_message_with_only_a_file_says_so(db):
     part = _part(eml(text=None, attachments=[("scan.pdf", "application/pdf", PDF)]))
     assert part.body == ATTACHMENT_ONLY

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from conversations import services
 from conversations.models import Channel, Origin, Part
-from conversations.outbox import DeliveryFailed
+from conversations.outbox import DELIVERY_GIVE_UP, DeliveryFailed
 from conversations.text import readable_text
 from mail.inbound import mail_receive
 from mail.models import OutboundEmail
@@ -235,6 +235,23 @@ def test_M2_a_refusal_is_recorded_and_the_sweep_delivers_it_once(
     later = due + timedelta(hours=2)
     with time_machine.travel(later, tick=False):
         assert outbound_sweep(now=later) == 0
+    assert len(smtp.messages) == 1
+
+
+def test_M2_the_sweep_gives_up_after_a_week(smtp, email_conversation, teammate, capture):
+    with time_machine.travel(NOW, tick=False), capture(execute=False):
+        services.conversation_reply(conversation=email_conversation, author=teammate, body="Hi")
+    # The task was lost (never queued): the sweep is all that is left.
+
+    last_chance = NOW + DELIVERY_GIVE_UP
+    with time_machine.travel(last_chance, tick=False):
+        assert outbound_sweep(now=last_chance) == 1
+    assert len(smtp.messages) == 1
+
+    OutboundEmail.objects.update(delivered_at=None, delivery_attempts=0, last_attempt_at=None)
+    too_late = last_chance + timedelta(seconds=1)
+    with time_machine.travel(too_late, tick=False):
+        assert outbound_sweep(now=too_late) == 0
     assert len(smtp.messages) == 1
 
 

@@ -153,6 +153,22 @@ def test_M4_a_name_that_needs_quoting_and_encoding_stays_one_sender(smtp, by_mai
     assert sender == Address(display_name='Zoë "Z" O\'Neil, Jr. via Support', addr_spec=SUPPORT)
 
 
+def test_M4_a_name_typed_with_line_breaks_is_still_one_deliverable_sender(smtp, by_mail, capture):
+    """A header value cannot hold a line break (Django refuses it, and the reply would be
+    refused on every retry): the name's lines are joined."""
+    author = TeammateFactory(name="Tess\nBcc: eve@example.com\u2028 Mate", email="t2@example.com")
+    with capture(execute=True):
+        services.conversation_reply(conversation=by_mail, author=author, body="Hello")
+
+    ((rcpt_tos, message),) = smtp.messages
+    assert rcpt_tos == ["cora@example.com"]
+    (sender,) = message["From"].addresses
+    assert sender == Address(
+        display_name="Tess Bcc: eve@example.com Mate via Support", addr_spec=SUPPORT
+    )
+    assert message["Bcc"] is None
+
+
 def test_M4_the_reply_address_names_its_conversation_whatever_the_case(by_mail):
     address = reply_address(by_mail.pk)
     local, domain = address.split("@")
