@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib import admin
-from django.contrib.admin.utils import quote
-from django.urls import reverse
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.urls import path, reverse
 from django.utils import formats, timezone
+from django.utils.html import format_html
 
 LONG_TIME = "D j M Y, H:i"
 SHORT_TIME = "j M Y, H:i"
@@ -65,3 +68,42 @@ class DeliveryColumns:
     @admin.display(description="Attempts", ordering="delivery_attempts")
     def attempts(self, obj):
         return obj.delivery_attempts
+
+
+def conversation_link(conversation_id: int | None, label: str | None = None) -> str:
+    """A link to a conversation's admin page ("#42" unless labelled); "-" for none."""
+    if conversation_id is None:
+        return "-"
+    url = reverse("admin:conversations_conversation_change", args=[quote(conversation_id)])
+    return format_html('<a href="{}">{}</a>', url, label or f"#{conversation_id}")
+
+
+class FileDownload:
+    """A read-only admin's stored file, at `<object_id>/<download_path>/`, always as a download
+    (never shown inline), for those who may view the record. `download_file(obj)` names the
+    file, its download name and content type, or None when there is none."""
+
+    download_path = "download"
+
+    def download_file(self, obj):
+        raise NotImplementedError
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_{self.download_path}"
+        view = self.admin_site.admin_view(self.download_view)
+        return [
+            path(f"<path:object_id>/{self.download_path}/", view, name=name),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, object_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        found = self.download_file(obj) if obj is not None else None
+        if found is None:
+            raise Http404("There is no such file.")
+        file, filename, content_type = found
+        return FileResponse(
+            file.open("rb"), as_attachment=True, filename=filename, content_type=content_type
+        )

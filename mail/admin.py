@@ -5,28 +5,21 @@ could not be made a part, kept raw with the reason, retried from here."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
 from django.template.defaultfilters import filesizeformat
-from django.urls import path
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from conversations.adminkit import DeliveryColumns, ViewOnly, admin_url, short_time
-from conversations.models import Conversation
+from conversations.adminkit import (
+    DeliveryColumns,
+    FileDownload,
+    ViewOnly,
+    admin_url,
+    conversation_link,
+    short_time,
+)
 from conversations.panels import part_details_add
 from mail.inbound import failure_retry
 from mail.models import Attachment, InboundFailure, OutboundEmail
-
-
-def _conversation_link(conversation_id: int | None):
-    if conversation_id is None:
-        return "-"
-    return format_html(
-        '<a href="{}">#{}</a>', admin_url(Conversation, "change", conversation_id), conversation_id
-    )
-
 
 # --- notes on the thread's parts ------------------------------------------------------------
 
@@ -111,7 +104,7 @@ class OutboundEmailAdmin(DeliveryColumns, ViewOnly, admin.ModelAdmin):
 
     @admin.display(description="Conversation", ordering="conversation_id")
     def conversation_column(self, obj):
-        return _conversation_link(obj.conversation_id)
+        return conversation_link(obj.conversation_id)
 
     @admin.display(description="Last error or bounce")
     def error(self, obj):
@@ -119,7 +112,7 @@ class OutboundEmailAdmin(DeliveryColumns, ViewOnly, admin.ModelAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(ViewOnly, admin.ModelAdmin):
+class AttachmentAdmin(FileDownload, ViewOnly, admin.ModelAdmin):
     """M14: files for staff only, downloaded through here (never from a public address)."""
 
     list_display = ("filename", "content_type", "size_text", "conversation_column", "stored")
@@ -133,34 +126,22 @@ class AttachmentAdmin(ViewOnly, admin.ModelAdmin):
 
     @admin.display(description="Conversation")
     def conversation_column(self, obj):
-        return _conversation_link(obj.part.conversation_id)
+        return conversation_link(obj.part.conversation_id)
 
     @admin.display(description="Kept", boolean=True)
     def stored(self, obj):
         return obj.stored
 
-    def get_urls(self):
-        name = f"{self.opts.app_label}_{self.opts.model_name}_download"
-        view = self.admin_site.admin_view(self.download_view)
-        return [path("<path:object_id>/download/", view, name=name), *super().get_urls()]
-
-    def download_view(self, request, object_id):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        attachment = self.get_object(request, unquote(object_id))
-        if attachment is None or not attachment.stored:
-            raise Http404("There is no such file.")
-        # Always a download, never shown inline: a file a customer sent may be anything.
-        return FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.filename,
-            content_type="application/octet-stream",
-        )
+    def download_file(self, obj):
+        if not obj.stored:
+            return None
+        # Always as a download of bytes: a file a customer sent may be anything.
+        return obj.file, obj.filename, "application/octet-stream"
 
 
 @admin.register(InboundFailure)
-class InboundFailureAdmin(ViewOnly, admin.ModelAdmin):
+class InboundFailureAdmin(FileDownload, ViewOnly, admin.ModelAdmin):
+    download_path = "raw"
     """M13: what could not be made a part, with why; *Retry* takes it in again."""
 
     list_display = ("received", "sender", "subject", "reason_short", "attempts", "resolved")
@@ -197,30 +178,15 @@ class InboundFailureAdmin(ViewOnly, admin.ModelAdmin):
 
     @admin.display(description="Conversation")
     def resolved_conversation(self, obj):
-        return _conversation_link(obj.resolved_part.conversation_id if obj.resolved_part else None)
+        return conversation_link(obj.resolved_part.conversation_id if obj.resolved_part else None)
 
     @admin.display(description="Message")
     def raw_link(self, obj):
         url = admin_url(InboundFailure, "raw", obj.pk, site=self.admin_site)
         return format_html('<a href="{}">Download the message (.eml)</a>', url)
 
-    def get_urls(self):
-        name = f"{self.opts.app_label}_{self.opts.model_name}_raw"
-        view = self.admin_site.admin_view(self.raw_view)
-        return [path("<path:object_id>/raw/", view, name=name), *super().get_urls()]
-
-    def raw_view(self, request, object_id):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        failure = self.get_object(request, unquote(object_id))
-        if failure is None:
-            raise Http404("There is no such message.")
-        return FileResponse(
-            failure.raw.open("rb"),
-            as_attachment=True,
-            filename=f"inbound-{failure.pk}.eml",
-            content_type="message/rfc822",
-        )
+    def download_file(self, obj):
+        return obj.raw, f"inbound-{obj.pk}.eml", "message/rfc822"
 
     def has_retry_permission(self, request):
         return request.user.has_perm("mail.retry_inboundfailure")

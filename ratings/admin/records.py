@@ -4,11 +4,14 @@ history; each written by the services alone."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from conversations.adminkit import DeliveryColumns, ViewOnly, admin_url, short_time
-from conversations.models import Conversation
+from conversations.adminkit import (
+    DeliveryColumns,
+    ViewOnly,
+    conversation_link,
+    short_time,
+)
 from ratings.models import (
     Rating,
     RatingDecision,
@@ -29,12 +32,6 @@ RULE_NAMES = {
     "E8": "E8 · closed quietly",
     "reopened": "Reopened before sending",
 }
-
-
-def _conversation_link(conversation_id: int, label: str):
-    return format_html(
-        '<a href="{}">{}</a>', admin_url(Conversation, "change", conversation_id), label
-    )
 
 
 def _reaction_label(value: int | None) -> str:
@@ -97,7 +94,7 @@ class RatingRequestAdmin(DeliveryColumns, ViewOnlyAdmin):
 
     @admin.display(description="Conversation", ordering="conversation_id")
     def conversation_column(self, obj):
-        return _conversation_link(obj.conversation_id, str(obj.conversation))
+        return conversation_link(obj.conversation_id, str(obj.conversation))
 
     @admin.display(description="Last error")
     def last_error_short(self, obj):
@@ -131,7 +128,7 @@ class RatingDecisionAdmin(ViewOnlyAdmin):
 
     @admin.display(description="Conversation", ordering="conversation_id")
     def conversation_column(self, obj):
-        return _conversation_link(obj.conversation_id, str(obj.conversation))
+        return conversation_link(obj.conversation_id, str(obj.conversation))
 
     @admin.display(description="Why")
     def words(self, obj):
@@ -198,7 +195,7 @@ class RatingAdmin(ViewOnlyAdmin):
 
     @admin.display(description="Conversation", ordering="conversation_id")
     def conversation_column(self, obj):
-        return _conversation_link(obj.conversation_id, str(obj.conversation))
+        return conversation_link(obj.conversation_id, str(obj.conversation))
 
     @admin.display(description="Comment")
     def comment_short(self, obj):
