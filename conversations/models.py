@@ -42,14 +42,21 @@ class Contact(models.Model):
 
     role = models.CharField(max_length=8, choices=Role.choices)
     name = models.CharField(max_length=200, blank=True)
-    email = models.EmailField(max_length=254, db_index=True)
+    # Blank only for a Messenger lead who has not left an address yet.
+    email = models.EmailField(max_length=254, db_index=True, blank=True)
+    # The Messenger's identities: a user's id in the company's own app (verified by its
+    # user_hash), or a lead's anonymous visitor id (kept by the widget in the visitor's browser).
+    external_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    visitor_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["name", "email"]
 
     def __str__(self):
-        return f"{self.name} <{self.email}>" if self.name else self.email
+        if self.name and self.email:
+            return f"{self.name} <{self.email}>"
+        return self.name or self.email or f"Visitor {self.pk}"
 
 
 class Workflow(models.Model):

@@ -17,6 +17,16 @@ from django.db import transaction
 from django_q.tasks import async_task
 
 from conversations import clock
+from conversations.identity import (  # noqa: F401 - the Messenger's people (W1–W4)
+    SESSION_ENDED,
+    IdentityRefused,
+    contact_details_set,
+    messenger_lead,
+    messenger_user,
+    session_contact,
+    session_contact_id,
+    session_token,
+)
 from conversations.models import (
     Channel,
     Contact,

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "ratings",
     "reports",
     "api",
+    "messenger",
     "demo",
 ]
 
@@ -156,6 +157,17 @@ ANYMAIL = {
 if INBOUND_ESP and env.str("INBOUND_SIGNING_KEY", default=""):
     # The provider's own signature where it has one (Mailgun, Mailjet, Postal, …).
     ANYMAIL[f"{INBOUND_ESP.upper()}_WEBHOOK_SIGNING_KEY"] = env.str("INBOUND_SIGNING_KEY")
+# The Messenger widget (W1–W7, README "Messenger"). The host sites that may embed it (their
+# origins, e.g. https://app.example.com): the iframe's frame-ancestors and the postMessage
+# checks use this list. Users are verified by an HMAC of their id under the identity secret.
+MESSENGER_ALLOWED_ORIGINS = [
+    origin.rstrip("/") for origin in env.list("MESSENGER_ALLOWED_ORIGINS", default=[])
+]
+MESSENGER_IDENTITY_SECRET = env.str(
+    "MESSENGER_IDENTITY_SECRET", default="demo-messenger-secret" if DEBUG else ""
+)
+MESSENGER_SESSION_HOURS = env.int("MESSENGER_SESSION_HOURS", default=12)
+MESSENGER_POLL_SECONDS = env.int("MESSENGER_POLL_SECONDS", default=3)
 # A larger message is not made a part: it is kept, raw, in the admin's Inbound failures.
 INBOUND_MAX_BYTES = env.int("INBOUND_MAX_BYTES", default=5 * 1024 * 1024)
 # A larger attachment is listed on its part but not stored.

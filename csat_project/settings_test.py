@@ -31,3 +31,5 @@ WHITENOISE_USE_FINDERS = True
 # The address customers write to and replies come from (M4).
 SUPPORT_ADDRESS = "support@example.com"
 SUPPORT_NAME = "Support"
+MESSENGER_IDENTITY_SECRET = "test-messenger-secret"
+MESSENGER_ALLOWED_ORIGINS = ["http://host.example"]

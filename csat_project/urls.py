@@ -24,5 +24,6 @@ urlpatterns = [
     # variant at /inbound/mailgun/mime/).
     path("inbound/<slug:esp>/", inbound_webhook, name="inbound-webhook"),
     path("inbound/<slug:esp>/<slug:variant>/", inbound_webhook, name="inbound-webhook-variant"),
+    path("messenger/", include("messenger.urls")),
     path("", include("ratings.urls")),
 ]

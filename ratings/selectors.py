@@ -1,17 +1,14 @@
 """Reads of the rating spine: what a close decided, the admin's rating panel, the customer's
-rating page and Messenger. Nothing here writes (a GET never does), so nothing here imports the
-writing modules."""
+rating page (the Messenger's reads are in ratings.messenger). Nothing here writes (a GET
+never does), so nothing here imports the writing modules."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch, Q
-
 from conversations import clock
-from conversations.models import Contact, Conversation, ConversationClose, Part
+from conversations.models import Conversation, ConversationClose
 from ratings.links import linked_request
 from ratings.models import (
-    MessengerApp,
     Rating,
     RatingDecision,
     RatingEvent,
@@ -20,7 +17,6 @@ from ratings.models import (
 )
 from ratings.rules import answer_refusal, rule_words
 from ratings.scale import BY_VALUE, LOW_VALUES, Reaction, reaction
-from ratings.tokens import BadToken, messenger_token_read, rating_token
 
 
 @dataclass(frozen=True)
@@ -246,76 +242,3 @@ def rating_link_state(*, token: str) -> RatingState:
     )
     request, link = linked_request(token, queryset)
     return rating_state(request=request, link_value=link.value)
-
-
-@dataclass(frozen=True)
-class MessengerThread:
-    """One conversation as the customer sees it in the Messenger."""
-
-    conversation: Conversation
-    parts: list[Part]  # replies, bot messages, and the closed / rating-requested events
-    card: RatingState | None = None  # the standard survey card (D1), when delivered here
-    card_token: str = ""
-    app: MessengerApp | None = None  # D3: the rating app's card instead of the survey
-
-    @property
-    def anchor(self) -> str:
-        return f"conversation-{self.conversation.pk}"
-
-
-@dataclass(frozen=True)
-class MessengerPage:
-    contact: Contact
-    threads: list[MessengerThread]
-
-
-MESSENGER_EVENTS = (Part.Event.CLOSED, Part.Event.CLOSED_QUIETLY, Part.Event.RATING_REQUESTED)
-
-
-def messenger_page(*, token: str) -> MessengerPage:
-    """The contact's conversations, newest first, without internal notes, each with its rating
-    card where the survey was delivered in the Messenger. A fixed number of queries however
-    many conversations there are. Raises `BadToken` for a bad link or an unknown contact."""
-    contact = Contact.objects.filter(pk=messenger_token_read(token)).first()
-    if contact is None:
-        raise BadToken("This Messenger link is not valid.")
-    settings = RatingSettings.current()
-    visible = Part.objects.filter(
-        Q(kind__in=[Part.Kind.REPLY, Part.Kind.BOT])
-        | Q(kind=Part.Kind.EVENT, event__in=MESSENGER_EVENTS)
-    ).select_related("author_teammate", "author_contact")
-    conversations = (
-        contact.conversations.select_related(
-            "workflow",
-            "rating_request__close",
-            "rating_request__app",
-            "rating_request__teammate",
-            "rating_request__rating",
-        )
-        .prefetch_related(Prefetch("parts", queryset=visible, to_attr="visible_parts"))
-        .order_by("-created_at", "-id")
-    )
-    now = clock.now()
-    threads = []
-    for conversation in conversations:
-        threads.append(_messenger_thread(conversation, settings, now))
-    return MessengerPage(contact=contact, threads=threads)
-
-
-def _messenger_thread(conversation: Conversation, settings: RatingSettings, now) -> MessengerThread:
-    try:
-        request = conversation.rating_request
-    except RatingRequest.DoesNotExist:
-        request = None
-    if request is None or request.channel != "messenger" or request.delivered_at is None:
-        return MessengerThread(conversation=conversation, parts=conversation.visible_parts)
-    if request.app_id:
-        return MessengerThread(
-            conversation=conversation, parts=conversation.visible_parts, app=request.app
-        )
-    return MessengerThread(
-        conversation=conversation,
-        parts=conversation.visible_parts,
-        card=rating_state(request=request, settings=settings, now=now),
-        card_token=rating_token(request_id=request.pk, conversation_id=conversation.pk),
-    )

@@ -7,5 +7,4 @@ app_name = "ratings"
 urlpatterns = [
     path("rate/<str:token>/", views.rate, name="rate"),
     path("rate/<str:token>/comment/", views.rate_comment, name="rate_comment"),
-    path("messenger/<str:token>/", views.messenger, name="messenger"),
 ]

@@ -1,6 +1,7 @@
-"""The customer's pages: the rating page behind an email link, its comment form, and the
-Messenger view with its rating card. Thin views over ratings.selectors (reads) and
-ratings.answers (writes); the rules live there, and so does each refusal's status.
+"""The customer's pages: the rating page behind an email link and its comment form (the
+Messenger, with the same rating card, is the `messenger` app). Thin views over
+ratings.selectors (reads) and ratings.answers (writes); the rules live there, and so does each
+refusal's status.
 
 A GET never writes (mail scanners open every link). A link never logs anyone in (A9). Every
 response carries `Cache-Control: no-store`, `X-Robots-Tag: noindex` and
@@ -22,14 +23,13 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from ratings import selectors
 from ratings.answers import RatingRefused, rating_comment, rating_submit
 from ratings.forms import CommentForm, RateForm
 from ratings.links import INVALID_LINK, RatingLinkInvalid
 from ratings.scale import REACTIONS
-from ratings.tokens import BadToken
 
 
 def customer_page(view):
@@ -98,18 +98,6 @@ def _answer(request, token, form_class, write, *, done):
     except ValidationError as error:
         return _refused(request, token, form, " ".join(error.messages), 400)
     return _done(token, form, done)
-
-
-@customer_page
-@require_GET
-def messenger(request, token):
-    """The contact's conversations with their rating cards (D1, D3), read only; the cards
-    post to the rating page's addresses with `next` pointing back here."""
-    try:
-        page = selectors.messenger_page(token=token)
-    except BadToken:
-        return _invalid_link(request, "This Messenger link is not valid.")
-    return render(request, "ratings/messenger.html", {"page": page, "reactions": REACTIONS})
 
 
 # --- helpers ------------------------------------------------------------------------------------

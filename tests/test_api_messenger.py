@@ -9,9 +9,9 @@ import time_machine
 from django.core.cache import cache
 
 from conversations import clock, services
+from ratings.messenger import messenger_page
 from ratings.models import Rating, RatingEvent, RatingSettings
-from ratings.selectors import messenger_page
-from ratings.tokens import messenger_token, rating_token
+from ratings.tokens import rating_token
 from tests.factories import start_conversation
 
 BASE = "/api/v1/messenger/ratings/"
@@ -38,7 +38,7 @@ def closed(contact, teammate, capture):
 @pytest.fixture
 def token(closed, contact):
     """The card's token, as the Messenger page hands it out."""
-    (thread,) = messenger_page(token=messenger_token(contact_id=contact.pk)).threads
+    (thread,) = messenger_page(contact=contact).threads
     assert thread.card is not None
     return thread.card_token
 

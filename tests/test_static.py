@@ -267,7 +267,7 @@ def test_the_rating_page_references_only_this_site(client, teammate):
 
 def test_the_messenger_view_references_only_this_site(client, contact, teammate):
     _closed(contact, teammate)
-    html = client.get(reverse("ratings:messenger", args=[messenger_token(contact_id=contact.pk)]))
+    html = client.get(reverse("messenger:link", args=[messenger_token(contact_id=contact.pk)]))
     html = html.content.decode()
     assert 'class="rating-card"' in html
     _assert_same_origin(html)
@@ -283,7 +283,7 @@ def test_the_messenger_views_one_outside_link_is_the_installed_rating_apps_card(
     settings_row.rating_app = app
     settings_row.save()
     _closed(contact, teammate)
-    html = client.get(reverse("ratings:messenger", args=[messenger_token(contact_id=contact.pk)]))
+    html = client.get(reverse("messenger:link", args=[messenger_token(contact_id=contact.pk)]))
     html = html.content.decode()
     assert ("a", "href", app.card_url) in _links(html)
     assert 'rel="noopener noreferrer"' in html

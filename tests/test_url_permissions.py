@@ -61,6 +61,19 @@ ROUTES = {
     "rate/<str:token>/": ("GET", "/rate/{token}/", _all(200)),
     "rate/<str:token>/comment/": ("GET", "/rate/{token}/comment/", _all(405)),  # a form's POST
     "messenger/<str:token>/": ("GET", "/messenger/{messenger}/", _all(200)),
+    # the Messenger widget (W1–W7): the script and the frame are public; the frame's endpoints
+    # take the widget's session header, never a staff login (403 without it)
+    "messenger/widget.js": ("GET", "/messenger/widget.js", _all(200)),
+    "messenger/frame/": ("GET", "/messenger/frame/", _all(200)),
+    "messenger/w/session/": ("GET", "/messenger/w/session/", _all(405)),
+    "messenger/w/threads/": ("GET", "/messenger/w/threads/", _all(403)),
+    "messenger/w/conversations/": ("GET", "/messenger/w/conversations/", _all(405)),
+    "messenger/w/conversations/<int:pk>/reply/": (
+        "GET",
+        "/messenger/w/conversations/{conversation}/reply/",
+        _all(405),
+    ),
+    "messenger/w/me/": ("GET", "/messenger/w/me/", _all(405)),
     # the REST API
     "api/v1/contacts/": ("GET", "/api/v1/contacts/", _staff(401, 200, 200, 200)),
     "api/v1/contacts/<id:id>/": ("GET", "/api/v1/contacts/{contact}/", _staff(401, 200, 200, 200)),

@@ -50,7 +50,7 @@ def test_M17_the_admin_thread_shows_formatting_never_literal_tags(admin_client, 
 
 def test_M17_the_messenger_view_shows_formatting_never_literal_tags(client, thread):
     _conversation, contact = thread
-    page = client.get(reverse("ratings:messenger", args=[messenger_token(contact_id=contact.pk)]))
+    page = client.get(reverse("messenger:link", args=[messenger_token(contact_id=contact.pk)]))
     assert "<b>Settings</b>" in page.text
     assert "&lt;b&gt;" not in page.text and "steal()" not in page.text
 

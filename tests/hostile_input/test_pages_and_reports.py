@@ -60,7 +60,7 @@ def test_A1_hostile_messages_and_names_in_the_messenger_view(db, client, text):
     )
     services.conversation_reply(conversation=conversation, author=teammate, body=typed)
     html = _html(
-        client.get(reverse("ratings:messenger", args=[messenger_token(contact_id=contact.pk)]))
+        client.get(reverse("messenger:link", args=[messenger_token(contact_id=contact.pk)]))
     )
     assert_shown_as_text(html, text, bodies=True)
     # The contact's name, the subject and the teammate's name, escaped as Django escapes.

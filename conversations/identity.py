@@ -1,0 +1,150 @@
+"""Who is talking in the Messenger (W1–W4): a verified user of the company's own app, or a lead.
+
+- W1 A user is named by the host app's `user_id` and proven by `user_hash`, the hex
+  HMAC-SHA256 of that id under `MESSENGER_IDENTITY_SECRET`, computed on the host app's server.
+  A missing or wrong hash (or no secret configured) is refused and nothing is shown.
+- W2 A visitor without a user id is a lead: an anonymous `visitor_id` the widget keeps in the
+  visitor's browser names them; they may leave a name and an email.
+- W3 A user is matched by the id alone, never by the email the page claims (that is not
+  signed); the verified user's name and email are kept up to date from the host app.
+- W4 The widget's session is a signed token naming the contact, valid for
+  `MESSENGER_SESSION_HOURS`; it travels in a header, never in a cookie, so no other site can
+  ride on it (no CSRF) and the host page never sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from conversations.models import Contact
+from conversations.text import refuse_nul
+
+SESSION_SALT = "csat.messenger.session"
+MAX_USER_ID = 255
+MAX_NAME = 200
+MAX_EMAIL = 254
+SESSION_ENDED = "Your session has ended: reload the page to start again."
+IDENTITY_REFUSED = "We could not verify who you are, so no conversations are shown."
+
+
+class IdentityRefused(PermissionDenied):
+    """W1/W2/W4 refused: the message is said to the visitor as it is."""
+
+    def __init__(self, message: str = IDENTITY_REFUSED):
+        super().__init__(message)
+        self.message = message
+
+
+def user_hash(user_id: str, secret: str | None = None) -> str:
+    """W1: what the host app's server computes for `user_id` (see the README's snippets)."""
+    key = (settings.MESSENGER_IDENTITY_SECRET if secret is None else secret).encode()
+    return hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()
+
+
+def _details(email, name) -> tuple[str, str]:
+    email = (email or "").strip() if isinstance(email, str) or email is None else None
+    name = (name or "").strip() if isinstance(name, str) or name is None else None
+    if email is None or name is None:
+        raise ValidationError("A name and an email are text.")
+    refuse_nul(name, "name")
+    refuse_nul(email, "email")
+    if len(name) > MAX_NAME:
+        raise ValidationError(f"A name is at most {MAX_NAME} characters.")
+    if email:
+        if len(email) > MAX_EMAIL:
+            raise ValidationError(f"An email address is at most {MAX_EMAIL} characters.")
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ValidationError(f"{email!r} is not a valid email address.") from None
+    return email, name
+
+
+def messenger_user(*, user_id, user_hash_given, email="", name="") -> Contact:
+    """W1, W3: the verified user's contact, created on first sight. Raises `IdentityRefused`."""
+    secret = settings.MESSENGER_IDENTITY_SECRET
+    if not isinstance(user_id, str | int) or isinstance(user_id, bool):
+        raise IdentityRefused()
+    user_id = str(user_id).strip()
+    if not secret or not user_id or len(user_id) > MAX_USER_ID or "\x00" in user_id:
+        raise IdentityRefused()
+    if not isinstance(user_hash_given, str) or not hmac.compare_digest(
+        user_hash(user_id, secret), user_hash_given.strip().lower()
+    ):
+        raise IdentityRefused()
+    email, name = _details(email, name)
+    contact = Contact.objects.filter(external_id=user_id).first()
+    if contact is None:
+        try:
+            with transaction.atomic():
+                return Contact.objects.create(
+                    role=Contact.Role.USER, external_id=user_id, email=email, name=name
+                )
+        except IntegrityError:  # another request created it a moment ago
+            contact = Contact.objects.get(external_id=user_id)
+    changed = [f for f, v in (("email", email), ("name", name)) if v and getattr(contact, f) != v]
+    if changed:
+        for field in changed:
+            setattr(contact, field, email if field == "email" else name)
+        contact.save(update_fields=changed)
+    return contact
+
+
+def messenger_lead(*, visitor_id: str | None = None) -> Contact:
+    """W2: the lead a visitor id names, or a new lead (with a new visitor id) when it names
+    none: an unknown id is never an error, the visitor simply starts afresh."""
+    if isinstance(visitor_id, str) and 0 < len(visitor_id) <= 64:
+        contact = Contact.objects.filter(visitor_id=visitor_id, role=Contact.Role.LEAD).first()
+        if contact is not None:
+            return contact
+    return Contact.objects.create(role=Contact.Role.LEAD, visitor_id=secrets.token_urlsafe(24))
+
+
+@transaction.atomic
+def contact_details_set(*, contact: Contact, email="", name="") -> Contact:
+    """W2: a lead leaves their name and email (a verified user's come from the host app)."""
+    if contact.role != Contact.Role.LEAD:
+        raise ValidationError("A signed-in user's name and email come from the company's app.")
+    email, name = _details(email, name)
+    if not email and not name:
+        raise ValidationError("Leave an email address, a name, or both.")
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    fields = [f for f, v in (("email", email), ("name", name)) if v]
+    contact.email, contact.name = email or contact.email, name or contact.name
+    contact.save(update_fields=fields)
+    return contact
+
+
+def session_token(contact: Contact) -> str:
+    """W4: the widget's credential for this contact."""
+    return signing.dumps({"c": contact.pk}, salt=SESSION_SALT, compress=False)
+
+
+def session_contact_id(token) -> int:
+    """W4: the contact id a session token names, read without a query; `IdentityRefused`
+    when it was altered or has expired."""
+    if isinstance(token, str) and 0 < len(token) <= 200:
+        try:
+            payload = signing.loads(
+                token, salt=SESSION_SALT, max_age=settings.MESSENGER_SESSION_HOURS * 3600
+            )
+            return int(payload["c"])
+        except (signing.BadSignature, KeyError, TypeError, ValueError):
+            pass
+    raise IdentityRefused(SESSION_ENDED)
+
+
+def session_contact(token) -> Contact:
+    """W4: the contact a session token names; `IdentityRefused` when altered or expired."""
+    contact = Contact.objects.filter(pk=session_contact_id(token)).first()
+    if contact is None:
+        raise IdentityRefused(SESSION_ENDED)
+    return contact

@@ -1,0 +1,126 @@
+"""Reads of the Messenger (W5, D1, D3): a contact's conversations as the customer sees them,
+each with its rating card where the survey was delivered in the Messenger, and the version the
+widget's poll compares. Nothing here writes."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.db.models import Count, Max, Prefetch, Q
+
+from conversations import clock
+from conversations.models import Contact, Conversation, Part
+from ratings.models import MessengerApp, RatingRequest, RatingSettings
+from ratings.selectors import RatingState, rating_state
+from ratings.tokens import BadToken, messenger_token_read, rating_token
+
+# What a customer sees of a conversation: replies, bot messages, and these events.
+MESSENGER_EVENTS = (Part.Event.CLOSED, Part.Event.CLOSED_QUIETLY, Part.Event.RATING_REQUESTED)
+
+
+@dataclass(frozen=True)
+class MessengerThread:
+    """One conversation as the customer sees it in the Messenger."""
+
+    conversation: Conversation
+    parts: list[Part]  # replies, bot messages, and the closed / rating-requested events
+    card: RatingState | None = None  # the standard survey card (D1), when delivered here
+    card_token: str = ""
+    app: MessengerApp | None = None  # D3: the rating app's card instead of the survey
+
+    @property
+    def anchor(self) -> str:
+        return f"conversation-{self.conversation.pk}"
+
+    @property
+    def title(self) -> str:
+        """The subject, or else the first line of the first message."""
+        if self.conversation.subject:
+            return self.conversation.subject
+        for part in self.parts:
+            if part.kind != Part.Kind.EVENT and part.body.strip():
+                return part.body.strip().splitlines()[0][:80]
+        return "Conversation"
+
+    @property
+    def last_message(self) -> Part | None:
+        return next((p for p in reversed(self.parts) if p.kind != Part.Kind.EVENT), None)
+
+
+@dataclass(frozen=True)
+class MessengerPage:
+    contact: Contact
+    threads: list[MessengerThread]
+
+
+def messenger_link_contact(*, token: str) -> Contact:
+    """The contact a signed Messenger link names; `BadToken` for a bad link or no contact."""
+    contact = Contact.objects.filter(pk=messenger_token_read(token)).first()
+    if contact is None:
+        raise BadToken("This Messenger link is not valid.")
+    return contact
+
+
+def messenger_page(*, contact: Contact) -> MessengerPage:
+    """W5: the contact's conversations, newest first, without internal notes, each with its
+    rating card where the survey was delivered in the Messenger. A fixed number of queries
+    however many conversations and parts there are."""
+    settings = RatingSettings.current()
+    visible = (
+        Part.objects.filter(
+            Q(kind__in=[Part.Kind.REPLY, Part.Kind.BOT])
+            | Q(kind=Part.Kind.EVENT, event__in=MESSENGER_EVENTS)
+        )
+        .select_related("author_teammate", "author_contact")
+        .order_by("created_at", "id")
+    )
+    conversations = (
+        contact.conversations.select_related(
+            "workflow",
+            "rating_request__close",
+            "rating_request__app",
+            "rating_request__teammate",
+            "rating_request__rating",
+        )
+        .prefetch_related(Prefetch("parts", queryset=visible, to_attr="visible_parts"))
+        .order_by("-created_at", "-id")
+    )
+    now = clock.now()
+    return MessengerPage(
+        contact=contact, threads=[_thread(c, settings, now) for c in conversations]
+    )
+
+
+def messenger_version(*, contact_id: int) -> str:
+    """W6: one query whose answer changes whenever what `messenger_page` shows changes: a part
+    added or a state changed (both move `updated_at`), a rating recorded, changed or commented
+    on; and the minute, as time limits (A4, A5) and the settings' texts change with no part
+    added, so a widget shows those within a minute."""
+    row = Conversation.objects.filter(contacts=contact_id).aggregate(
+        n=Count("id"),
+        updated=Max("updated_at"),
+        rated=Max("rating__changed_at"),
+        commented=Max("rating__commented_at"),
+    )
+    minute = int(clock.now().timestamp() // 60)
+    key = f"{contact_id}|{row['n']}|{row['updated']}|{row['rated']}|{row['commented']}|{minute}"
+    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+
+
+def _thread(conversation: Conversation, settings: RatingSettings, now) -> MessengerThread:
+    parts = conversation.visible_parts
+    try:
+        request = conversation.rating_request
+    except RatingRequest.DoesNotExist:
+        request = None
+    if request is None or request.channel != "messenger" or request.delivered_at is None:
+        return MessengerThread(conversation=conversation, parts=parts)
+    if request.app_id:
+        return MessengerThread(conversation=conversation, parts=parts, app=request.app)
+    return MessengerThread(
+        conversation=conversation,
+        parts=parts,
+        card=rating_state(request=request, settings=settings, now=now),
+        card_token=rating_token(request_id=request.pk, conversation_id=conversation.pk),
+    )
