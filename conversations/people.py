@@ -27,7 +27,11 @@ MAX_EMAIL = 254
 
 
 @transaction.atomic
-def contact_create(*, role: str, name: str = "", email: str) -> Contact:
+def contact_create(
+    *, role: str, name: str = "", email: str, external_id: str | None = None
+) -> Contact:
+    """A contact; `external_id` is a user's id in the company's own app, by which the
+    Messenger knows them (W3)."""
     if role not in Contact.Role.values:
         raise ValidationError(f"Unknown contact role {role!r}: use 'user' or 'lead'.")
     email = (email or "").strip()
@@ -37,7 +41,14 @@ def contact_create(*, role: str, name: str = "", email: str) -> Contact:
         raise ValidationError(f"{email!r} is not a valid email address.") from None
     name = (name or "").strip()
     refuse_nul(name, "name")  # full_clean() does not check it (model CharField)
-    contact = Contact(role=role, name=name, email=email)
+    if external_id is not None:
+        external_id = str(external_id).strip()
+        refuse_nul(external_id, "external_id")
+        if role != Contact.Role.USER or not external_id:
+            raise ValidationError("Only a user has an id in the company's app (external_id).")
+        if Contact.objects.filter(external_id=external_id).exists():
+            raise ValidationError(f"A contact with the user id {external_id!r} exists already.")
+    contact = Contact(role=role, name=name, email=email, external_id=external_id)
     contact.full_clean()
     contact.save()
     return contact

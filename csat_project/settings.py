@@ -168,6 +168,8 @@ MESSENGER_IDENTITY_SECRET = env.str(
 )
 MESSENGER_SESSION_HOURS = env.int("MESSENGER_SESSION_HOURS", default=12)
 MESSENGER_POLL_SECONDS = env.int("MESSENGER_POLL_SECONDS", default=3)
+# The demo company's page that embeds the widget (/demo/host/, demo data only).
+MESSENGER_DEMO_HOST = env.bool("MESSENGER_DEMO_HOST", default=DEBUG)
 # A larger message is not made a part: it is kept, raw, in the admin's Inbound failures.
 INBOUND_MAX_BYTES = env.int("INBOUND_MAX_BYTES", default=5 * 1024 * 1024)
 # A larger attachment is listed on its part but not stored.

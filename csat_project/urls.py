@@ -25,5 +25,6 @@ urlpatterns = [
     path("inbound/<slug:esp>/", inbound_webhook, name="inbound-webhook"),
     path("inbound/<slug:esp>/<slug:variant>/", inbound_webhook, name="inbound-webhook-variant"),
     path("messenger/", include("messenger.urls")),
+    path("demo/", include("demo.urls")),
     path("", include("ratings.urls")),
 ]

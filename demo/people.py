@@ -3,6 +3,7 @@ conversations services (or reused when a run before this one made them)."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import unicodedata
 from collections.abc import Mapping
@@ -82,6 +83,13 @@ def workflows_make() -> list[tuple[Workflow, Mapping]]:
     return made
 
 
+def demo_user_id(email: str, role: str) -> str | None:
+    """A demo user's id in the demo company's own app (the Messenger knows them by it, W3)."""
+    if role != Contact.Role.USER:
+        return None
+    return "acme-" + hashlib.sha256(email.encode()).hexdigest()[:10]
+
+
 def contacts_make(rng: random.Random, count: int) -> tuple[list[Contact], int]:
     """`count` customers with realistic names and example.* addresses, made by
     `contact_create`; an address already in the database is reused. Returns them and how many
@@ -115,7 +123,9 @@ def contacts_make(rng: random.Random, count: int) -> tuple[list[Contact], int]:
     for email, role, name in wanted:
         contact = existing.get(email)
         if contact is None:
-            contact = services.contact_create(role=role, name=name, email=email)
+            contact = services.contact_create(
+                role=role, name=name, email=email, external_id=demo_user_id(email, role)
+            )
             new += 1
         contacts.append(contact)
     return contacts, new

@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Prefetch, Q
 
 from conversations import clock
 from conversations.models import Contact, Conversation, Part
+from conversations.text import visible_text
 from ratings.models import MessengerApp, RatingRequest, RatingSettings
 from ratings.selectors import RatingState, rating_state
 from ratings.tokens import BadToken, messenger_token_read, rating_token
@@ -39,8 +40,9 @@ class MessengerThread:
         if self.conversation.subject:
             return self.conversation.subject
         for part in self.parts:
-            if part.kind != Part.Kind.EVENT and part.body.strip():
-                return part.body.strip().splitlines()[0][:80]
+            text = visible_text(part.body).strip() if part.kind != Part.Kind.EVENT else ""
+            if text:
+                return text.splitlines()[0]
         return "Conversation"
 
     @property

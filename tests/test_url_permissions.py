@@ -74,6 +74,8 @@ ROUTES = {
         _all(405),
     ),
     "messenger/w/me/": ("GET", "/messenger/w/me/", _all(405)),
+    # the demo company's page embedding the widget: off unless MESSENGER_DEMO_HOST (DEBUG)
+    "demo/host/": ("GET", "/demo/host/", _all(404)),
     # the REST API
     "api/v1/contacts/": ("GET", "/api/v1/contacts/", _staff(401, 200, 200, 200)),
     "api/v1/contacts/<id:id>/": ("GET", "/api/v1/contacts/{contact}/", _staff(401, 200, 200, 200)),

@@ -13,6 +13,7 @@
   var composeLabel = root.querySelector("[data-compose-label]");
   var message = compose.elements.body;
   var lead = root.querySelector("[data-lead]");
+  var leadForm = root.querySelector("[data-lead-form]");
   var back = root.querySelector("[data-back]");
   var closer = root.querySelector("[data-close]");
   var title = root.querySelector("[data-title]");
@@ -197,10 +198,13 @@
     message.placeholder = open === null ? "How can we help?" : "Write a reply…";
     var contact = state.contact;
     lead.hidden = !(open === null && contact && contact.role === "lead" && !contact.email);
-    if (found) {
-      var parts = found.querySelector(".parts");
-      if (parts && parts.lastElementChild) { parts.lastElementChild.scrollIntoView({ block: "nearest" }); }
+    if (found && (open !== state.scrolled || threads.innerHTML.length !== state.drawn)) {
+      // To the newest (and the card) when a conversation opens or something new arrives.
+      threads.scrollTop = threads.scrollHeight;
+      if (!inFrame) { found.lastElementChild.scrollIntoView({ block: "end" }); }
     }
+    state.scrolled = open;
+    state.drawn = threads.innerHTML.length;
     seen();
   }
 
@@ -257,9 +261,10 @@
     }, offline).then(function () { state.busy = false; }, function () { state.busy = false; });
   });
 
-  lead.addEventListener("submit", function (event) {
+  leadForm.addEventListener("submit", function (event) {
     event.preventDefault();
-    call("POST", config.urls.me, { email: lead.elements.email.value, name: lead.elements.name.value })
+    var fields = leadForm.elements;
+    call("POST", config.urls.me, { email: fields.email.value, name: fields.name.value })
       .then(function (response) {
         if (!response.ok) { return reason(response).then(function (words) { say(words, "warn"); }); }
         return response.json().then(function (data) {
