@@ -46,8 +46,17 @@ class Contact(models.Model):
     email = models.EmailField(max_length=254, db_index=True, blank=True)
     # The Messenger's identities: a user's id in the company's own app (verified by its
     # user_hash), or a lead's anonymous visitor id (kept by the widget in the visitor's browser).
-    external_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
-    visitor_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    external_id = models.CharField(
+        "user id in your app",
+        max_length=255,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="The id your app gives this user: the Messenger knows them by it (W3).",
+    )
+    visitor_id = models.CharField(
+        "Messenger visitor id", max_length=64, null=True, blank=True, unique=True
+    )
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:

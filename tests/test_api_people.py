@@ -26,6 +26,25 @@ def test_create_a_contact(api):
     assert (contact.role, contact.name, contact.email) == ("lead", "Lee", "lee@example.com")
 
 
+def test_W3_a_user_is_created_with_their_id_in_the_company_app(api):
+    body = {"role": "user", "email": "uma@example.com", "external_id": "acme-42"}
+    response = api.post("/api/v1/contacts/", body, format="json")
+    assert response.status_code == 201
+    assert response.json()["external_id"] == "acme-42"
+    assert Contact.objects.get(external_id="acme-42").email == "uma@example.com"
+    again = api.post("/api/v1/contacts/", {**body, "email": "u2@example.com"}, format="json")
+    assert again.status_code == 400
+    assert "acme-42" in again.json()["message"]
+    assert Contact.objects.count() == 1
+
+
+def test_W3_only_a_user_has_an_id_in_the_company_app(api):
+    body = {"role": "lead", "email": "lee@example.com", "external_id": "acme-7"}
+    response = api.post("/api/v1/contacts/", body, format="json")
+    assert response.status_code == 400
+    assert not Contact.objects.exists()
+
+
 @pytest.mark.parametrize(
     "body, field",
     [

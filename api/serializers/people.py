@@ -20,7 +20,7 @@ from conversations.models import (
 class ContactSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact
-        fields = ["id", "role", "name", "email", "created_at"]
+        fields = ["id", "role", "name", "email", "external_id", "created_at"]
         read_only_fields = fields
 
 
@@ -28,6 +28,13 @@ class ContactCreateSerializer(StrictSerializer):
     role = StrictChoiceField(choices=Contact.Role.choices)
     name = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     email = StrictEmailField(max_length=254)
+    external_id = StrictCharField(
+        max_length=255,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A user's id in your app: the Messenger knows them by it (W3). Users only.",
+    )
 
 
 class ContactQuerySerializer(QuerySerializer):

@@ -21,10 +21,11 @@ from conversations.models import (
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ("name", "email", "role", "created_at")
+    list_display = ("name", "email", "role", "external_id", "created_at")
     list_filter = ("role",)
-    search_fields = ("name", "email")
-    fields = ("role", "name", "email")
+    search_fields = ("name", "email", "external_id")
+    fields = ("role", "name", "email", "external_id", "visitor_id")
+    readonly_fields = ("visitor_id",)
 
 
 @admin.register(Workflow)
