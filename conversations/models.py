@@ -144,11 +144,29 @@ class Conversation(models.Model):
     )
     contact_count = models.PositiveIntegerField(default=0)
 
+    # What the inbox lists (I1, I2), kept by the services with each message: the time of the
+    # last message of a contact or a teammate (the start, before any), who wrote it, a
+    # snippet of it, and the first line of the first message (for a conversation without a
+    # subject).
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    last_message_from = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        choices=[("contact", "Customer"), ("teammate", "Teammate")],
+    )
+    preview = models.CharField(max_length=200, blank=True, default="")
+    first_line = models.CharField(max_length=200, blank=True, default="")
+
     class Meta:
         ordering = ["-updated_at"]
         indexes = [
             models.Index(fields=["state", "snoozed_until"], name="conv_state_snooze_idx"),
             models.Index(fields=["state", "-updated_at"], name="conv_state_updated_idx"),
+            models.Index(fields=["state", "-last_message_at"], name="conv_state_message_idx"),
+            models.Index(
+                fields=["assignee", "state", "-last_message_at"], name="conv_assignee_message_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -51,3 +51,23 @@ def part_details(request, parts: list, admin_site) -> dict[int, list[str]]:
         for part_id, snippets in details(request, parts, admin_site).items():
             notes.setdefault(part_id, []).extend(snippets)
     return notes
+
+
+# Marks in the inbox's list: `marks(conversations)` returns, for some of the conversations of
+# a page, a safe HTML snippet for the list's column of that name (the ratings app: the rating).
+# Called once per page, with the page's rows, so it reads them in one query.
+_LIST_MARKS: dict[str, Callable] = {}
+
+
+def list_marks_add(name: str, marks: Callable) -> None:
+    """Register `marks` for the column `name` (again under the same name: replaced)."""
+    _LIST_MARKS[name] = marks
+
+
+def list_marks(conversations: list) -> dict[int, dict[str, str]]:
+    """Every registered column's snippets, by conversation id then column name."""
+    found: dict[int, dict[str, str]] = {}
+    for name, marks in _LIST_MARKS.items():
+        for pk, html in marks(conversations).items():
+            found.setdefault(pk, {})[name] = html
+    return found

@@ -17,6 +17,7 @@ from django.db import transaction
 from django_q.tasks import async_task
 
 from conversations import clock
+from conversations.assignment import conversation_assign  # noqa: F401 - under its name
 from conversations.identity import (  # noqa: F401 - the Messenger's people (W1–W4)
     SESSION_ENDED,
     IdentityRefused,
@@ -45,13 +46,22 @@ from conversations.people import (  # noqa: F401 - offered here under their DESI
     teammate_create,
 )
 from conversations.signals import conversation_closed, part_added
-from conversations.text import message_body, message_id_clean, refuse_nul, visible_characters
+from conversations.text import (
+    message_body,
+    message_id_clean,
+    message_preview,
+    refuse_nul,
+    visible_characters,
+)
 
 WAKE_BATCH = 500
 # The columns each kind of change writes (a narrower UPDATE than every column).
 REPLY_FIELDS = [
     "reply_characters",
     "last_reply_at",
+    "last_message_at",
+    "last_message_from",
+    "preview",
     "teammate_reply_count",
     "last_teammate_replier",
     "assignee",
@@ -119,7 +129,9 @@ def _add_reply(
         created_at=at,
     )
     conversation.reply_characters += visible_characters(body)
-    conversation.last_reply_at = at
+    conversation.last_reply_at = conversation.last_message_at = at
+    conversation.last_message_from = "teammate" if isinstance(author, Teammate) else "contact"
+    conversation.preview = message_preview(body)
     if isinstance(author, Teammate):
         conversation.teammate_reply_count += 1
         conversation.last_teammate_replier = author
@@ -192,6 +204,9 @@ def conversation_start(
         contact_count=len(people),
         created_at=now,
         updated_at=now,
+        last_message_at=now,
+        first_line=message_preview(body, first_line=True),
+        preview=message_preview(body),
     )
     conversation.contacts.add(*people)
     if started_by is None:

@@ -180,3 +180,18 @@ def message_id_clean(message_id: str) -> str:
     if len(message_id) > MAX_MESSAGE_ID:
         raise ValidationError(f"A Message-ID is at most {MAX_MESSAGE_ID} characters.")
     return message_id
+
+
+PREVIEW_LENGTH = 200
+
+
+def message_preview(body: str, *, first_line: bool = False) -> str:
+    """A message's visible text for a list: its first line, or all of it on one line, cut
+    at PREVIEW_LENGTH characters (I1)."""
+    text = readable_text(body or "")
+    if first_line:
+        text = next((line for line in text.splitlines() if line.strip()), "")
+    text = " ".join(text.split())
+    if len(text) > PREVIEW_LENGTH:
+        text = text[: PREVIEW_LENGTH - 1].rstrip() + "…"
+    return text

@@ -4,13 +4,17 @@ so that `conversations` never needs to know about ratings."""
 
 from __future__ import annotations
 
+from django.utils.html import format_html
+
 from conversations.adminkit import admin_url
-from conversations.panels import ConversationPanel, conversation_panel_add
+from conversations.panels import ConversationPanel, conversation_panel_add, list_marks_add
 from ratings.models import (
     Rating,
     RatingRequest,
 )
+from ratings.scale import reaction
 from ratings.selectors import rating_panel
+from ratings.templatetags.faces import face
 
 
 def _change_url_if_allowed(user, model, pk, site) -> str:
@@ -43,3 +47,20 @@ conversation_panel_add(
         name="rating", template="admin/ratings/rating_panel.html", context=rating_panel_context
     )
 )
+
+
+def rating_marks(conversations) -> dict[int, str]:
+    """The inbox list's Rating column: the rating of each conversation of the page, if any."""
+    rows = Rating.objects.filter(conversation_id__in=[c.pk for c in conversations]).values_list(
+        "conversation_id", "value"
+    )
+    marks = {}
+    for conversation_id, value in rows:
+        shown = reaction(value)
+        marks[conversation_id] = format_html(
+            '<span class="inbox-rating">{} {}</span>', face(value, 18), shown.label
+        )
+    return marks
+
+
+list_marks_add("rating", rating_marks)

@@ -50,7 +50,7 @@ def test_list_page_loads_with_filters_and_search(inbox, conversation, teammate):
     filtered = inbox.get(
         CHANGELIST,
         {
-            "state": "open",
+            "view": "open",
             "channel": "email",
             "origin": "customer",
             "assignee__id__exact": teammate.pk,
