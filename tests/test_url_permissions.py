@@ -217,6 +217,9 @@ ADMIN_MODELS = {
     "mail.outboundemail": (READ, READ, READ),
     "mail.attachment": (READ, READ, READ),
     "mail.inboundfailure": (NO, NO, READ),
+    # The Messenger's page (W1, W2, W7), for those who change the rating settings: a model with
+    # no table and only that one page, so there is no "add" address at all (the admin's 404).
+    "messenger.messengersettings": ((403, 404), (403, 404), (200, 404)),
 }
 
 
