@@ -61,11 +61,19 @@
 
   // --- storage (the visitor id of a lead, what was last seen) --------------------------------
 
+  // A browser that blocks third-party storage (third-party cookies off) refuses localStorage
+  // in this iframe: then what was seen is remembered in memory, for as long as the page lives.
+  var memory = {};
   function stored(key) {
-    try { return window.localStorage.getItem(key) || ""; } catch (e) { return ""; }
+    try {
+      var value = window.localStorage.getItem(key);
+      if (value !== null) { return value; }
+    } catch (e) { /* storage off: the memory below */ }
+    return memory[key] || "";
   }
   function store(key, value) {
-    try { window.localStorage.setItem(key, value); } catch (e) { /* storage off: no memory */ }
+    memory[key] = value;
+    try { window.localStorage.setItem(key, value); } catch (e) { /* storage off: memory only */ }
   }
 
   // --- talking to csat --------------------------------------------------------------------------
@@ -198,8 +206,10 @@
     var contact = state.contact;
     lead.hidden = !(open === null && contact && contact.role === "lead" && !contact.email);
     if (found) {
+      // The newest message comes into view, or the rating card below it (D1, D3).
       var parts = found.querySelector(".parts");
-      if (parts && parts.lastElementChild) { parts.lastElementChild.scrollIntoView({ block: "nearest" }); }
+      var last = found.querySelector(".rating-card, .app-card") || (parts && parts.lastElementChild);
+      if (last) { last.scrollIntoView({ block: "nearest" }); }
     }
     seen();
   }
@@ -284,6 +294,9 @@
     if (!match) { return; }
     event.preventDefault();
     var token = decodeURIComponent(match[1]);
+    // The card is found again by its conversation: each drawing signs a new token.
+    var section = form.closest("[data-conversation]");
+    var conversation = section ? section.getAttribute("data-conversation") : "";
     var url = config.urls.card + encodeURIComponent(token) + "/" + (match[2] ? "comment/" : "reaction/");
     var body;
     if (match[2]) {
@@ -309,17 +322,18 @@
       return reason(response).then(function (words) {
         Array.prototype.forEach.call(form.querySelectorAll("input[type=checkbox]"), function (b) { b.checked = false; });
         if (form.elements.comment) { form.elements.comment.value = ""; }
-        return refresh(true).then(function () { cardSays(token, words); });
+        return refresh(true).then(function () { cardSays(conversation, words); });
       });
     }, offline);
   });
 
-  function cardSays(token, words) {
-    Array.prototype.forEach.call(threads.querySelectorAll("[data-card]"), function (card) {
-      if (card.getAttribute("data-card") !== token) { return; }
-      var note = card.querySelector(".mx-card-status");
+  function cardSays(conversation, words) {
+    Array.prototype.forEach.call(sections(), function (section) {
+      var note = section.querySelector("[data-card] .mx-card-status");
+      if (section.getAttribute("data-conversation") !== conversation || !note) { return; }
       note.textContent = words;
       note.hidden = false;
+      note.scrollIntoView({ block: "nearest" });
     });
   }
 
