@@ -47,7 +47,9 @@
           email: String(who.email || ""), name: String(who.name || "")
         });
       } else {
-        identify({ visitor_id: stored("csat-visitor") });
+        // W2: the lead's visitor id, from csat's storage in this frame, or else from the host
+        // page's (a browser that blocks storage in third-party frames keeps none here).
+        identify({ visitor_id: stored("csat-visitor") || String(data.visitor || "") });
       }
     } else if (data.type === "csat:open") {
       state.shown = true;
@@ -62,11 +64,19 @@
 
   // --- storage (the visitor id of a lead, what was last seen) --------------------------------
 
+  // A browser that blocks third-party storage (third-party cookies off) refuses localStorage
+  // in this iframe: then what was seen is remembered in memory, for as long as the page lives.
+  var memory = {};
   function stored(key) {
-    try { return window.localStorage.getItem(key) || ""; } catch (e) { return ""; }
+    try {
+      var value = window.localStorage.getItem(key);
+      if (value !== null) { return value; }
+    } catch (e) { /* storage off: the memory below */ }
+    return memory[key] || "";
   }
   function store(key, value) {
-    try { window.localStorage.setItem(key, value); } catch (e) { /* storage off: no memory */ }
+    memory[key] = value;
+    try { window.localStorage.setItem(key, value); } catch (e) { /* storage off: memory only */ }
   }
 
   // --- talking to csat --------------------------------------------------------------------------
@@ -106,7 +116,10 @@
         state.session = data.session;
         state.contact = data.contact;
         state.etag = "";
-        if (data.visitor_id) { store("csat-visitor", data.visitor_id); }
+        if (data.visitor_id) {
+          store("csat-visitor", data.visitor_id);
+          tellHost({ type: "csat:visitor", id: data.visitor_id });
+        }
         say("");
         return refresh(true).then(schedule);
       });
@@ -199,9 +212,11 @@
     var contact = state.contact;
     lead.hidden = !(open === null && contact && contact.role === "lead" && !contact.email);
     if (found && (open !== state.scrolled || threads.innerHTML.length !== state.drawn)) {
-      // To the newest (and the card) when a conversation opens or something new arrives.
-      threads.scrollTop = threads.scrollHeight;
-      if (!inFrame) { found.lastElementChild.scrollIntoView({ block: "end" }); }
+      // The newest message comes into view, or the rating card below it (D1, D3), when a
+      // conversation opens or something new arrives (not on every poll: reading stays put).
+      var parts = found.querySelector(".parts");
+      var last = found.querySelector(".rating-card, .app-card") || (parts && parts.lastElementChild);
+      if (last) { last.scrollIntoView({ block: "nearest" }); }
     }
     state.scrolled = open;
     state.drawn = threads.innerHTML.length;
@@ -289,6 +304,9 @@
     if (!match) { return; }
     event.preventDefault();
     var token = decodeURIComponent(match[1]);
+    // The card is found again by its conversation: each drawing signs a new token.
+    var section = form.closest("[data-conversation]");
+    var conversation = section ? section.getAttribute("data-conversation") : "";
     var url = config.urls.card + encodeURIComponent(token) + "/" + (match[2] ? "comment/" : "reaction/");
     var body;
     if (match[2]) {
@@ -314,17 +332,18 @@
       return reason(response).then(function (words) {
         Array.prototype.forEach.call(form.querySelectorAll("input[type=checkbox]"), function (b) { b.checked = false; });
         if (form.elements.comment) { form.elements.comment.value = ""; }
-        return refresh(true).then(function () { cardSays(token, words); });
+        return refresh(true).then(function () { cardSays(conversation, words); });
       });
     }, offline);
   });
 
-  function cardSays(token, words) {
-    Array.prototype.forEach.call(threads.querySelectorAll("[data-card]"), function (card) {
-      if (card.getAttribute("data-card") !== token) { return; }
-      var note = card.querySelector(".mx-card-status");
+  function cardSays(conversation, words) {
+    Array.prototype.forEach.call(sections(), function (section) {
+      var note = section.querySelector("[data-card] .mx-card-status");
+      if (section.getAttribute("data-conversation") !== conversation || !note) { return; }
       note.textContent = words;
       note.hidden = false;
+      note.scrollIntoView({ block: "nearest" });
     });
   }
 

@@ -76,9 +76,22 @@
     if (frame.contentWindow) { frame.contentWindow.postMessage(data, csat); }
   }
 
+  var VISITOR_KEY = "csat-messenger-visitor";
+
+  function visitor(value) {
+    // W2: a lead's visitor id, kept in this site's storage too, for browsers that keep no
+    // storage in a third-party frame. Only a lead's; a signed-in user needs none.
+    try {
+      if (value === undefined) { return window.localStorage.getItem(VISITOR_KEY) || ""; }
+      window.localStorage.setItem(VISITOR_KEY, value);
+    } catch (e) { return ""; }
+    return value;
+  }
+
   function identify() {
     tell({
       type: "csat:identify",
+      visitor: visitor(),
       config: {
         user_id: identity.user_id, email: identity.email, name: identity.name,
         user_hash: identity.user_hash
@@ -112,6 +125,9 @@
     if (data.type === "csat:ready") { ready = true; identify(); if (open) { tell({ type: "csat:open" }); } }
     else if (data.type === "csat:unread") { setBadge(data.count); }
     else if (data.type === "csat:close") { setOpen(false); }
+    else if (data.type === "csat:visitor" && typeof data.id === "string" && data.id.length <= 64) {
+      visitor(data.id);
+    }
   });
 
   launcher.addEventListener("click", function () { setOpen(!open); });
