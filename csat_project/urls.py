@@ -1,15 +1,18 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 
-from csat_project.views import healthz
+from csat_project.views import healthz, home
 from mail.webhooks import inbound_webhook
 
 admin.site.site_header = "csat — conversation ratings"
 admin.site.site_title = "csat"
 admin.site.index_title = "Inbox and settings"
+admin.site.site_url = reverse_lazy("home")  # "View site": each role's way in
 
 urlpatterns = [
+    # Exactly "/": the rating pages below are mounted at the root as well.
+    path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path(

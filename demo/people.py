@@ -1,4 +1,4 @@
-"""The cast of the demo: teammates with logins, workflows and contacts, made by the
+"""The cast of the demo: teammates with logins, a manager, workflows and contacts, made by the
 conversations services (or reused when a run before this one made them)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import hashlib
 import random
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 
@@ -15,6 +15,7 @@ from conversations import services
 from conversations.models import Contact, Teammate, Workflow
 from demo.common import chunks
 from demo.text import sample_text
+from reports.access import manager_add
 
 # Reserved example domains (RFC 2606): no survey or reply can reach a real person.
 TEAMMATE_DOMAIN = "example.com"
@@ -32,6 +33,9 @@ class Cast:
     workflows: list[tuple[Workflow, Mapping]]
     contacts: list[Contact]
     new_contacts: int
+    # Teammates in the Managers group who read the reports; they take no conversations.
+    managers: list[Teammate] = field(default_factory=list)
+    new_managers: list[Teammate] = field(default_factory=list)
 
 
 def _ascii(text: str) -> str:
@@ -46,25 +50,54 @@ def teammates_make(password: str) -> tuple[list[Teammate], list[int], list[Teamm
     skipped usernames."""
     teammates, weights, new, skipped = [], [], [], []
     for spec in sample_text()["teammates"]:
-        name, username, weight = spec["name"], spec["username"], spec["weight"]
-        teammate = Teammate.objects.select_related("user").filter(user__username=username).first()
+        teammate, made = _teammate_login(spec, password)
         if teammate is None:
-            try:
-                teammate = services.teammate_create(
-                    name=name,
-                    email=f"{username}@{TEAMMATE_DOMAIN}",
-                    username=username,
-                    password=password,
-                )
-            except ValidationError:
-                skipped.append(username)
-                continue
+            skipped.append(spec["username"])
+            continue
+        if made:
             new.append(teammate)
         teammates.append(teammate)
-        weights.append(weight)
+        weights.append(spec["weight"])
     if not teammates:
         raise ValidationError("No demo teammate could be made: their usernames are taken.")
     return teammates, weights, new, skipped
+
+
+def _teammate_login(spec: Mapping, password: str) -> tuple[Teammate | None, bool]:
+    """The demo teammate of `spec`, made by `teammate_create` when missing (with `password`):
+    the teammate (None when its username is taken by a user who is not a teammate) and whether
+    it is new."""
+    username = spec["username"]
+    teammate = Teammate.objects.select_related("user").filter(user__username=username).first()
+    if teammate is not None:
+        return teammate, False
+    try:
+        teammate = services.teammate_create(
+            name=spec["name"],
+            email=f"{username}@{TEAMMATE_DOMAIN}",
+            username=username,
+            password=password,
+        )
+    except ValidationError:
+        return None, False
+    return teammate, True
+
+
+def managers_make(password: str) -> tuple[list[Teammate], list[Teammate], list[str]]:
+    """The demo managers: teammates (made or reused as `teammates_make` does) in the Managers
+    group, so that the reports have a reader. Returns them, the new ones and the skipped
+    usernames."""
+    managers, new, skipped = [], [], []
+    for spec in sample_text()["managers"]:
+        manager, made = _teammate_login(spec, password)
+        if manager is None:
+            skipped.append(spec["username"])
+            continue
+        manager_add(user=manager.user)
+        managers.append(manager)
+        if made:
+            new.append(manager)
+    return managers, new, skipped
 
 
 def workflows_make() -> list[tuple[Workflow, Mapping]]:

@@ -25,7 +25,7 @@ from django.utils import timezone
 from conversations import clock
 from conversations.models import Conversation, ConversationClose, Part
 from demo.common import chunks
-from demo.people import Cast, contacts_make, teammates_make, workflows_make
+from demo.people import Cast, contacts_make, managers_make, teammates_make, workflows_make
 from demo.plans import CONVERSATIONS_PER_CONTACT, plans_make
 from demo.steps import Close, Plan
 
@@ -135,22 +135,33 @@ def seed(
     after_close: AfterClose | None = None,
     batch: int = BATCH,
 ) -> SeedReport:
-    """Make the demo data: the teammates (missing ones get `password`), the workflows, about
-    one contact per 2–3 conversations, and `conversations` conversations over the last 90
-    days. The same `seed` makes the same conversations. `after_close` adds follow-ups to each
-    close (see `play`). Conversations are committed `batch` at a time: each service call is a
-    savepoint inside it, and a failure rolls back the batch under way."""
+    """Make the demo data: the teammates and the manager (missing ones get `password`), the
+    workflows, about one contact per 2–3 conversations, and `conversations` conversations over
+    the last 90 days. The same `seed` makes the same conversations. `after_close` adds
+    follow-ups to each close (see `play`). Conversations are committed `batch` at a time: each
+    service call is a savepoint inside it, and a failure rolls back the batch under way."""
     began = time.monotonic()
     rng = random.Random(seed)
     now = now or timezone.now()
     with transaction.atomic():
         teammates, weights, new_teammates, skipped = teammates_make(password)
+        managers, new_managers, skipped_managers = managers_make(password)
         workflows = workflows_make()
         contact_count = 0
         if conversations:
             contact_count = max(2, round(conversations / rng.uniform(*CONVERSATIONS_PER_CONTACT)))
         contacts, new_contacts = contacts_make(rng, contact_count)
-    cast = Cast(teammates, weights, new_teammates, skipped, workflows, contacts, new_contacts)
+    cast = Cast(
+        teammates=teammates,
+        weights=weights,
+        new_teammates=new_teammates,
+        skipped_usernames=skipped + skipped_managers,
+        workflows=workflows,
+        contacts=contacts,
+        new_contacts=new_contacts,
+        managers=managers,
+        new_managers=new_managers,
+    )
 
     plans = plans_make(rng, conversations, cast, now) if conversations else []
     began_conversations = time.monotonic()

@@ -2,8 +2,9 @@
 the two writes of `ratings` (follow-up and happiness target).
 
 Access: anonymous visitors are sent to the login page; R1–R3, the CSVs and the two actions
-need `reports.view_reports` (the Managers group) and answer 403 without it; R4 shows a
-teammate their own positive comments, and lets a manager pick any teammate. The period and the
+need `reports.view_reports` (the Managers group; the rule is `reports.access.can_read_reports`)
+and answer 403 without it; R4 shows a teammate their own positive comments, and lets a
+manager pick any teammate. The period and the
 filters live in the query string (see `reports.forms`); each page issues a fixed number of
 queries whatever the number of ratings.
 """
@@ -29,9 +30,9 @@ from ratings.configure import happiness_target_set
 from ratings.models import Rating
 from ratings.scale import BY_VALUE, LOW_VALUES, REACTIONS
 from reports import exports, selectors
+from reports.access import can_read_reports
 from reports.forms import COMMENT_FIELDS, FOLLOWED_CHOICES, report_filters
 
-PERMISSION = "reports.view_reports"
 PAGE_SIZE = 50
 SORT_COLUMNS = [
     ("name", "Teammate"),
@@ -48,12 +49,12 @@ def _forbidden(request, message: str):
 
 
 def manager_required(view):
-    """Login (anonymous → the login page, with `next`), then `reports.view_reports`."""
+    """Login (anonymous → the login page, with `next`), then `reports.access`'s rule."""
 
     @wraps(view)
     @login_required
     def wrapper(request, *args, **kwargs):
-        if not request.user.has_perm(PERMISSION):
+        if not can_read_reports(request.user):
             # Sign-in lands on the summary; a teammate's own page is their achievements.
             landing = view.__name__ == "summary" and request.method == "GET"
             if landing and teammate_of(request.user) is not None:
@@ -301,7 +302,7 @@ def follow_up(request, rating_id: int):
 def achievements(request):
     """R4: a teammate's own positive comments; a manager may pick any teammate."""
     own = teammate_of(request.user)
-    manager = request.user.has_perm(PERMISSION)
+    manager = can_read_reports(request.user)
     if not manager:
         if own is None:
             return _forbidden(request, "Achievements are kept for teammates.")

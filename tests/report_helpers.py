@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import time_machine
-from django.contrib.auth.models import Group, Permission
 
 from conversations import services
 from ratings.models import Rating, RatingRequest
 from ratings.services import rating_comment, rating_submit
 from ratings.tokens import rating_token
+from reports.access import manager_add
 from tests.factories import ContactFactory, TeammateFactory, start_conversation
 
 # Ratings are made in March 2025; pages are read with explicit dates or at NOW.
@@ -29,14 +29,9 @@ MARCH = "from=2025-03-01&to=2025-03-31"
 def make_manager(**kwargs):
     """A teammate in the Managers group, which migration reports/0002 creates with
     `reports.view_reports`. A transactional test runs after others have flushed the database
-    (data migrations included), so the group is made again when missing."""
+    (data migrations included), so `manager_add` makes the group again when missing."""
     manager = TeammateFactory(**kwargs)
-    group, created = Group.objects.get_or_create(name="Managers")
-    if created:
-        group.permissions.add(
-            Permission.objects.get(content_type__app_label="reports", codename="view_reports")
-        )
-    manager.user.groups.add(group)
+    manager_add(user=manager.user)
     return manager
 
 

@@ -169,7 +169,7 @@ class TestThirtyConversations:
 
     def test_teammates_can_sign_in_with_the_password_printed_once(self, demo):
         out = demo["out"]
-        teammates = Teammate.objects.select_related("user")
+        teammates = Teammate.objects.select_related("user").exclude(user__username="mia.manager")
 
         assert teammates.count() == 8
         for teammate in teammates:
@@ -323,7 +323,7 @@ def test_the_same_seed_makes_the_same_conversations():
     assert shape(second) == shape(first)
     assert answers(second) == answers(first)
     assert Contact.objects.count() == contacts  # the same people come back
-    assert Teammate.objects.count() == 8
+    assert Teammate.objects.count() == 8 + 1  # and the manager
     assert "password for the new logins" in out
     assert "password for the new logins" not in again  # existing logins keep theirs
 
@@ -336,3 +336,27 @@ def test_another_seed_makes_other_conversations():
     seed_demo(conversations=20, seed=5)
 
     assert shape(Conversation.objects.filter(pk__gt=last_pk)) != shape(first)
+
+
+def test_the_demo_has_a_manager_who_reads_the_reports(client):
+    """A way in for every role: the demo's manager (a teammate in the Managers group, printed
+    with the other logins and their password) opens the reports; a plain demo teammate does
+    not."""
+    out = seed_demo(conversations=5, seed=6)
+
+    manager = get_user_model().objects.get(username="mia.manager")
+    assert set(manager.groups.values_list("name", flat=True)) == {TEAMMATES_GROUP, "Managers"}
+    assert manager.is_staff and not manager.is_superuser
+    assert not manager.teammate.assigned.exists()  # she takes none
+    assert re.search(r"Manager login .*Managers.*\n  mia\.manager +Mia Lindqvist\n", out)
+    password = re.search(r"password for the new logins: (\S+)", out).group(1)
+    assert out.count(password) == 1
+
+    assert client.login(username="mia.manager", password=password)
+    assert client.get("/reports/").status_code == 200
+    assert client.login(username="ann.lee", password=password)
+    assert client.get("/reports/teammates/").status_code == 403
+
+    again = seed_demo(conversations=0, seed=6)
+    assert "mia.manager" in again and "existed: password unchanged" not in again
+    assert get_user_model().objects.filter(username="mia.manager").count() == 1

@@ -40,6 +40,8 @@ def _staff(anonymous, teammate, manager, admin_):
 # asks for credentials; 403 = signed in without the permission; 405 = the right to call it,
 # with the wrong method (the actions are POSTs, checked in their own tests).
 ROUTES = {
+    # the landing page: what csat is and the sign-in, or each role's places (test_home.py)
+    "": ("GET", "/", _all(200)),
     "healthz": ("GET", "/healthz", _all(200)),
     "accounts/login/": ("GET", "/accounts/login/", _staff(200, 302, 302, 302)),
     "accounts/logout/": ("POST", "/accounts/logout/", _all(302)),

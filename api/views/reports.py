@@ -1,4 +1,5 @@
-"""The report figures (R1, R2), from the report pages' own selectors."""
+"""The report figures (R1, R2), from the report pages' own selectors, open to those the pages
+are open to (`reports.access`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from api.serializers.reports import (
 from api.views.base import period_of, validated_query
 from ratings.scale import REACTIONS
 from reports import selectors as report_selectors
+from reports.access import REPORTS_PERMISSION
 
 
 def _reaction_counts(counts) -> list[dict]:
@@ -39,7 +41,7 @@ def _reaction_counts(counts) -> list[dict]:
     responses={200: SummarySerializer},
 )
 class ReportSummary(APIView):
-    required_perms = {"GET": ["reports.view_reports"]}
+    required_perms = {"GET": [REPORTS_PERMISSION]}
 
     def get(self, request):
         query = validated_query(PeriodQuerySerializer, request)
@@ -76,7 +78,7 @@ class ReportSummary(APIView):
     responses={200: TeammatesReportSerializer},
 )
 class ReportTeammates(APIView):
-    required_perms = {"GET": ["reports.view_reports"]}
+    required_perms = {"GET": [REPORTS_PERMISSION]}
 
     def get(self, request):
         query = validated_query(TeammatesReportQuerySerializer, request)

@@ -3,14 +3,14 @@
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
-from django.db import transaction
-
-from conversations.services import teammate_create
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
-    help = "Create an admin login (with a teammate profile) unless a superuser exists."
+    help = (
+        "Create an admin login (a superuser) unless a superuser exists. It is not a teammate: "
+        "it configures the ratings and the team, and is listed nowhere among the teammates."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
@@ -25,13 +25,15 @@ class Command(BaseCommand):
                 f"`manage.py changepassword {existing.username}` sets a new one)"
             )
             return
-        password = secrets.token_urlsafe(12)
-        with transaction.atomic():
-            teammate = teammate_create(
-                name="Admin", email=email, username=username, password=password
+        if User.objects.filter(username=username).exists():
+            raise CommandError(
+                f"The username {username!r} is taken by a user who is not a superuser: "
+                "choose another with --username."
             )
-            teammate.user.is_superuser = True
-            teammate.user.save(update_fields=["is_superuser"])
+        password = secrets.token_urlsafe(12)
+        # No teammate profile: the admin is not one of the people answering customers (the
+        # assignee choices, the teammate lists, the reports and the API list teammates only).
+        User.objects.create_superuser(username=username, email=email, password=password)
         self.stdout.write(
             self.style.SUCCESS(f"Admin login: {username} / {password}  (shown once; keep it)")
         )

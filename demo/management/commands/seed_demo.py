@@ -20,6 +20,7 @@ from demo import customers, mailed, play
 from ratings.models import Rating
 from ratings.rules import RULE_WORDS
 from ratings.services import on_conversation_closed
+from reports.access import MANAGERS_GROUP
 
 # Below this many conversations the run is too short for a progress bar.
 PROGRESS_FROM = 50
@@ -84,7 +85,8 @@ def _counts(counter, choices) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Make demo data through the services: teammates with logins, contacts, workflows and "
+        "Make demo data through the services: teammates with logins, a manager who reads the "
+        "reports, contacts, workflows and "
         "conversations over the last 90 days in every state, on both channels, from every "
         "origin; each close decided by the rating rules, and a share of the surveys answered, "
         "changed and commented on."
@@ -147,6 +149,11 @@ class Command(BaseCommand):
             progress.finish()
         self._summary(report, ratings, password, time.monotonic() - began)
 
+    @staticmethod
+    def _login(teammate, new) -> str:
+        mark = "" if teammate.pk in new or not new else "  (existed: password unchanged)"
+        return f"  {teammate.user.username:<16} {teammate.name}{mark}"
+
     def _summary(self, report, ratings, password, elapsed):
         write = self.stdout.write
         made = len(report.conversations)
@@ -197,11 +204,17 @@ class Command(BaseCommand):
         )
         write(f"  workflows: {', '.join(w.name for w, _ in cast.workflows)}")
         write(f"  elapsed:  {elapsed:.1f} s")
-        new = {t.pk for t in cast.new_teammates}
+        new = {t.pk for t in cast.new_teammates + cast.new_managers}
         write(f'Teammate logins (staff, group "{TEAMMATES_GROUP}"), at /admin/:')
         for teammate in cast.teammates:
-            mark = "" if teammate.pk in new or not new else "  (existed: password unchanged)"
-            write(f"  {teammate.user.username:<16} {teammate.name}{mark}")
+            write(self._login(teammate, new))
+        if cast.managers:
+            write(
+                f'Manager login (a teammate in the group "{MANAGERS_GROUP}"; '
+                "the reports at /reports/):"
+            )
+            for manager in cast.managers:
+                write(self._login(manager, new))
         for username in cast.skipped_usernames:
             write(f"  {username:<16} skipped: a user who is not a teammate has this username")
         if new:
