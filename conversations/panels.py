@@ -3,7 +3,11 @@
 The conversations app knows nothing of the apps above it. One that has something to show on a
 conversation's page (the ratings app: why the customer got a survey or not) registers a panel
 here, from its own admin module; the conversation page draws every registered panel under the
-conversation's facts, in the order they were registered.
+conversation's facts, in the order they were registered. Each one can also be drawn alone, at
+`<conversation>/panel/<name>/` in the admin (the same template, with the address of that
+fragment as `panel_url`): a panel whose content changes by itself (a decision being made) sets
+`data-refresh-url="{{ panel_url }}"` on its outer element, and the page fetches it again
+(static/js/panel_refresh.js) until it no longer does.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ def conversation_panel_add(panel: ConversationPanel) -> None:
 
 def conversation_panels() -> list[ConversationPanel]:
     return list(_PANELS.values())
+
+
+def conversation_panel(name: str) -> ConversationPanel | None:
+    """The panel registered under `name`, if any (the page draws one alone by its name)."""
+    return _PANELS.get(name)
 
 
 # Notes on the thread's parts: `details(request, parts, admin_site)` returns, for some of the

@@ -115,7 +115,7 @@ def rating_panel(*, conversation: Conversation) -> RatingPanel:
     closes = []
     for number, close in enumerate(
         ConversationClose.objects.filter(conversation=conversation)
-        .select_related("decision__request", "closed_by")
+        .select_related("decision__request", "closed_by", "last_teammate_replier")
         .order_by("closed_at", "id"),
         start=1,
     ):

@@ -9,17 +9,17 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from conversations import clock, inbox, services
 from conversations.admin.base import ServiceAddMixin, errors_text
-from conversations.adminkit import ViewOnly, local_time
+from conversations.adminkit import local_time, short_time
 from conversations.forms import (
     QUICK_SNOOZES,
     CloseForm,
@@ -32,12 +32,17 @@ from conversations.forms import (
 )
 from conversations.models import (
     Conversation,
-    ConversationClose,
     Origin,
     Part,
     State,
 )
-from conversations.panels import conversation_panels, list_marks, part_details
+from conversations.panels import (
+    ConversationPanel,
+    conversation_panel,
+    conversation_panels,
+    list_marks,
+    part_details,
+)
 from conversations.selectors import no_teammate_message, teammate_of
 
 
@@ -53,7 +58,7 @@ def _note(conversation, teammate, data) -> str:
 
 def _snooze(conversation, teammate, data) -> str:
     services.conversation_snooze(conversation=conversation, by=teammate, until=data["until"])
-    return f"Snoozed until {local_time(data['until'])}."
+    return f"Snoozed until {short_time(data['until'])}."
 
 
 def _reopen(conversation, teammate, data) -> str:
@@ -93,30 +98,6 @@ def _snooze_time(part: Part) -> datetime | None:
         return datetime.fromisoformat(part.body.removeprefix("until "))
     except ValueError:
         return None
-
-
-class ConversationCloseInline(ViewOnly, admin.TabularInline):
-    """Every close with the facts the rating rules read at that moment (read-only)."""
-
-    model = ConversationClose
-    verbose_name = "close"
-    verbose_name_plural = "Closes"
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = (
-        "closed_at",
-        "closed_by",
-        "quiet",
-        "reply_characters",
-        "last_reply_at",
-        "teammate_replied",
-        "last_teammate_replier",
-        "contact_count",
-        "contact_role",
-    )
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("closed_by", "last_teammate_replier")
 
 
 class InboxTab(admin.SimpleListFilter):
@@ -178,7 +159,6 @@ class ConversationAdmin(ServiceAddMixin, admin.ModelAdmin):
     search_fields = ("subject",)  # shows the box; the search itself is I3's (get_search_results)
     search_help_text = "Search the messages, the subject and the contacts' names and emails."
     actions = ("assign_to_me", "close_selected", "close_quietly", "snooze_selected")
-    inlines = (ConversationCloseInline,)
     add_form_class = StartConversationForm
     add_title = "Start a conversation"
 
@@ -379,10 +359,19 @@ class ConversationAdmin(ServiceAddMixin, admin.ModelAdmin):
         """The panels other apps registered (`conversations.panels`), each rendered."""
         drawn = []
         for panel in conversation_panels():
-            data = panel.context(request, conversation, self.admin_site)
-            if data is not None:
-                drawn.append(render_to_string(panel.template, data, request=request))
+            html = self.panel_html(request, conversation, panel)
+            if html is not None:
+                drawn.append(html)
         return drawn
+
+    def panel_html(self, request, conversation, panel: ConversationPanel) -> str | None:
+        """One panel, drawn the same on the page and alone (`panel_view`): its template gets
+        `panel_url`, the address that draws it again, for a panel that refreshes itself."""
+        data = panel.context(request, conversation, self.admin_site)
+        if data is None:
+            return None
+        data = {**data, "panel_url": self.panel_url(conversation, panel.name)}
+        return render_to_string(panel.template, data, request=request)
 
     def inbox_context(self, request, conversation) -> dict:
         """The thread in order and the action forms that fit the state. The parts come in
@@ -417,11 +406,23 @@ class ConversationAdmin(ServiceAddMixin, admin.ModelAdmin):
     def get_urls(self):
         name = f"{self.opts.app_label}_{self.opts.model_name}_act"
         view = self.admin_site.admin_view(require_POST(self.act_view))
-        return [path("<path:object_id>/act/<slug:action>/", view, name=name)] + super().get_urls()
+        act = path("<path:object_id>/act/<slug:action>/", view, name=name)
+        return [act, self.panel_urlpattern()] + super().get_urls()
+
+    def panel_urlpattern(self):
+        """`<id>/panel/<name>/`: one registered panel alone (`panel_view`)."""
+        name = f"{self.opts.app_label}_{self.opts.model_name}_panel"
+        view = self.admin_site.admin_view(require_GET(self.panel_view))
+        return path("<path:object_id>/panel/<slug:name>/", view, name=name)
 
     def action_url(self, conversation, action: str) -> str:
         name = f"admin:{self.opts.app_label}_{self.opts.model_name}_act"
         args = [quote(conversation.pk), action]
+        return reverse(name, args=args, current_app=self.admin_site.name)
+
+    def panel_url(self, conversation, panel_name: str) -> str:
+        name = f"admin:{self.opts.app_label}_{self.opts.model_name}_panel"
+        args = [quote(conversation.pk), panel_name]
         return reverse(name, args=args, current_app=self.admin_site.name)
 
     def change_url(self, conversation) -> str:
@@ -457,6 +458,28 @@ class ConversationAdmin(ServiceAddMixin, admin.ModelAdmin):
         else:
             messages.success(request, done)
         return back
+
+    def panel_view(self, request, object_id, name):
+        """One registered panel alone, as the page draws it: the fragment the page fetches
+        again while the panel changes by itself (a pending rating decision). GET only, for
+        whoever may view the conversation (403 otherwise); never cached (`admin_view`)."""
+        panel = conversation_panel(name)
+        if panel is None:
+            raise Http404(f"No panel {name!r}.")
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        # The conversation alone: the panel reads its own records, not the contacts.
+        queryset = self.get_queryset(request).prefetch_related(None)
+        try:
+            conversation = queryset.get(pk=unquote(object_id))
+        except (Conversation.DoesNotExist, ValidationError, ValueError) as missing:
+            raise Http404("No such conversation.") from missing
+        if not self.has_view_or_change_permission(request, conversation):
+            raise PermissionDenied
+        html = self.panel_html(request, conversation, panel)
+        if html is None:
+            raise Http404(f"Nothing to show in {name!r}.")
+        return HttpResponse(html)
 
     # -- add page: start a direct outbound conversation --
 

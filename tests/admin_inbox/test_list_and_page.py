@@ -130,7 +130,7 @@ def test_change_page_shows_events_and_offers_actions_by_state(inbox, conversatio
     assert act_url(conversation, "note") in page
     assert act_url(conversation, "close") not in page
     assert act_url(conversation, "reply") not in page
-    assert "Closes" in page  # the read-only inline with the facts of the close
+    assert "Closes" in page  # every close with its facts and decision, in the rating panel
 
 
 def test_open_conversation_offers_reply_snooze_and_both_closes(inbox, conversation):
