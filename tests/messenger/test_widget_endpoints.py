@@ -15,7 +15,7 @@ from django.urls import reverse
 from conversations import services
 from conversations.identity import IDENTITY_REFUSED, SESSION_ENDED, session_contact_id
 from conversations.models import Channel, Contact, Conversation, Origin, Part, State
-from ratings.models import Rating
+from ratings.models import MessengerApp, Rating, RatingEvent, RatingRequest, RatingSettings
 from ratings.tokens import messenger_token
 from tests.factories import ContactFactory
 from tests.test_messenger_view import _closed
@@ -240,6 +240,39 @@ def test_W5_the_threads_are_the_contacts_own_without_internal_notes(client, cont
     assert len(CARD.findall(html)) == 1  # D1: the delivered survey's card
 
 
+def test_D1_the_threads_carry_a_card_only_where_the_survey_was_delivered_in_the_messenger(
+    client, api_client, contact, teammate
+):
+    delivered = _closed(contact, teammate, subject="In the Messenger")
+    emailed = _closed(contact, teammate, channel=Channel.EMAIL, subject="By email")
+    undelivered = _closed(contact, teammate, subject="Not delivered yet")
+    RatingRequest.objects.filter(conversation=undelivered).update(delivered_at=None)
+    html = _threads(client, services.session_token(contact)).content.decode()
+    (card,) = CARD.findall(html)
+    assert html.index(card) > html.index(f'data-conversation="{delivered.pk}"')
+    for other in (emailed, undelivered):
+        assert f'data-conversation="{other.pk}"' in html  # listed, without a card
+    # The card's token is the card API's (the same rules, A1–A9).
+    answer = api_client.get(f"/api/v1/messenger/ratings/{card}/")
+    assert answer.status_code == 200
+    assert answer.json()["conversation"] == delivered.pk
+
+
+def test_D3_with_a_rating_app_the_threads_show_its_card_instead_of_the_survey(
+    client, contact, teammate
+):
+    app = MessengerApp.objects.create(name="Pulse Survey", card_url="https://apps.example.com/c")
+    settings = RatingSettings.load()
+    settings.rating_app = app
+    settings.save()
+    _closed(contact, teammate, subject="Parcel lost")
+    html = _threads(client, services.session_token(contact)).content.decode()
+    assert 'class="app-card"' in html and "Pulse Survey" in html
+    assert 'href="https://apps.example.com/c" rel="noopener noreferrer"' in html
+    assert not CARD.findall(html)
+    assert RatingSettings.load().survey_question not in html
+
+
 def test_W6_an_unchanged_poll_is_a_304_with_the_same_etag(client, contact, conversation):
     with time_machine.travel(T, tick=False):
         token = services.session_token(contact)
@@ -337,6 +370,27 @@ def test_W6_A1_A2_a_rating_and_a_comment_through_the_card_api_change_the_etag(
     assert "Slow" in response.content.decode()
 
 
+def test_W6_A3_a_change_refused_after_a_comment_writes_nothing_and_keeps_the_etag(
+    client, api_client, contact, teammate
+):
+    _closed(contact, teammate)
+    token = services.session_token(contact)
+    with time_machine.travel(T, tick=False):
+        (card,) = CARD.findall(_threads(client, token).content.decode())
+        base = f"/api/v1/messenger/ratings/{card}/"
+        assert api_client.post(f"{base}reaction/", {"value": 4}, format="json").status_code == 200
+        answer = api_client.post(f"{base}comment/", {"comment": "Good"}, format="json")
+        assert answer.status_code == 200
+        etag = _threads(client, token)["ETag"]
+        events = RatingEvent.objects.count()
+    with time_machine.travel(T + timedelta(seconds=1), tick=False):
+        refused = api_client.post(f"{base}reaction/", {"value": 1}, format="json")
+        assert (refused.status_code, refused.json()["code"]) == (409, "A3")
+        assert _threads(client, token, etag).status_code == 304
+    assert Rating.objects.get().value == 4
+    assert RatingEvent.objects.count() == events
+
+
 def test_W6_the_next_minute_changes_the_etag(client, contact, conversation):
     with time_machine.travel(T, tick=False):
         token = services.session_token(contact)
@@ -383,7 +437,7 @@ def test_W4_the_session_of_a_deleted_contact_is_a_403(client):
 # --- start, reply, me ---------------------------------------------------------------------------
 
 
-def test_starting_makes_a_messenger_conversation_of_the_contact(client, contact, token):
+def test_W4_starting_makes_a_messenger_conversation_of_the_sessions_contact(client, contact, token):
     response = _post(client, "start", {"body": "Where is my parcel?"}, token=token)
     assert response.status_code == 201
     conversation = Conversation.objects.get(pk=response.json()["conversation"])
@@ -424,7 +478,7 @@ def test_W4_starting_without_a_session_is_a_403_and_nothing_is_made(client):
     assert not Conversation.objects.exists()
 
 
-def test_a_reply_to_an_own_open_conversation(client, contact, token, conversation):
+def test_W4_a_reply_to_an_own_open_conversation(client, contact, token, conversation):
     response = _post(client, "reply", {"body": "Any news?"}, token=token, args=[conversation.pk])
     assert response.status_code == 201
     part = Part.objects.get(pk=response.json()["part"])
@@ -435,7 +489,7 @@ def test_a_reply_to_an_own_open_conversation(client, contact, token, conversatio
     )
 
 
-def test_a_reply_to_an_own_closed_conversation_reopens_it(client, contact, teammate, token):
+def test_Z3_a_reply_to_an_own_closed_conversation_reopens_it(client, contact, teammate, token):
     conversation = _closed(contact, teammate)
     response = _post(client, "reply", {"body": "Still broken"}, token=token, args=[conversation.pk])
     assert response.status_code == 201
@@ -445,7 +499,7 @@ def test_a_reply_to_an_own_closed_conversation_reopens_it(client, contact, teamm
     assert conversation.parts.latest("id").body == "Still broken"
 
 
-def test_a_reply_to_someone_elses_conversation_is_a_404_and_nothing_is_written(
+def test_W4_a_reply_to_someone_elses_conversation_is_a_404_and_nothing_is_written(
     client, token, teammate
 ):
     theirs = _closed(ContactFactory(), teammate)
