@@ -11,12 +11,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.db import connection
+from django.db.models import Count, Max
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 
 from conversations import services
 from conversations.identity import user_hash
-from conversations.models import Part
+from conversations.models import Conversation, Part
+from ratings.messenger import _version_sql
 from ratings.models import Rating, RatingRequest, RatingSettings
 from ratings.services import rating_request_send
 from ratings.tokens import rating_token
@@ -114,6 +117,37 @@ def test_W6_the_poll_that_finds_nothing_new_is_one_query(client, sizes, django_a
         with django_assert_num_queries(THREADS_NOT_MODIFIED):
             response = _threads(client, token, etag)
     assert response.status_code == 304
+
+
+def _naive_utc(value):
+    """A datetime as SQLite's raw cursor (text) or PostgreSQL's (aware) gives it, naive UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def test_W6_the_version_statement_reads_what_the_orm_aggregate_reads(sizes):
+    """`messenger_version` runs its statement written once (ratings.messenger._version_sql):
+    it must read what the ORM's aggregate over the same relations reads."""
+    small, large = sizes
+    stranger = ContactFactory()
+    for contact in (small, large, stranger):
+        with connection.cursor() as cursor:
+            cursor.execute(_version_sql(connection.vendor), [contact.pk])
+            raw = cursor.fetchone()
+        orm = Conversation.objects.filter(contacts=contact).aggregate(
+            n=Count("id"),
+            updated=Max("updated_at"),
+            rated=Max("rating__changed_at"),
+            commented=Max("rating__commented_at"),
+        )
+        assert raw[0] == orm["n"]
+        assert [_naive_utc(v) for v in raw[1:]] == [
+            _naive_utc(orm[k]) for k in ("updated", "rated", "commented")
+        ]
+    assert raw == (0, None, None, None)  # the stranger has no conversation
 
 
 def test_W5_the_full_threads_are_a_fixed_number_of_queries(client, sizes):
