@@ -133,6 +133,12 @@ def test_W6_the_version_statement_reads_what_the_orm_aggregate_reads(sizes):
     it must read what the ORM's aggregate over the same relations reads."""
     small, large = sizes
     stranger = ContactFactory()
+    # Distinct times, so that a wrong column or MIN for MAX reads something else.
+    for number, rating in enumerate(Rating.objects.filter(conversation__contacts=large)):
+        Rating.objects.filter(pk=rating.pk).update(
+            changed_at=rating.rated_at + timedelta(hours=number + 1),
+            commented_at=rating.rated_at + timedelta(hours=10 - number),
+        )
     for contact in (small, large, stranger):
         with connection.cursor() as cursor:
             cursor.execute(_version_sql(connection.vendor), [contact.pk])
