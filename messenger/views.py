@@ -19,6 +19,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import parse_etags
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -196,6 +197,12 @@ def session(request):
     )
 
 
+def _etag_matches(header: str, etag: str) -> bool:
+    """If-None-Match (RFC 9110 13.1.2): compared weakly, and it may list several tags. A proxy
+    that compresses the answer (nginx's gzip) weakens the ETag to W/"…", which comes back."""
+    return etag in (tag.removeprefix("W/") for tag in parse_etags(header))
+
+
 @widget_api
 @require_GET
 def threads(request):
@@ -203,7 +210,7 @@ def threads(request):
     304 in one query when nothing changed."""
     contact_id = services.session_contact_id(request.META.get(SESSION_HEADER, ""))
     etag = f'"{messenger_version(contact_id=contact_id)}"'
-    if request.META.get("HTTP_IF_NONE_MATCH") == etag:
+    if _etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
         response = HttpResponse(status=304)
     else:
         contact = Contact.objects.filter(pk=contact_id).first()

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cache
 
-from django.db.models import Count, Max, Prefetch, Q
+from django.db import connection
+from django.db.models import Prefetch, Q
 
 from conversations import clock
 from conversations.models import Contact, Conversation, Part
 from conversations.text import visible_text
-from ratings.models import MessengerApp, RatingRequest, RatingSettings
+from ratings.models import MessengerApp, Rating, RatingRequest, RatingSettings
 from ratings.selectors import RatingState, rating_state
 from ratings.tokens import BadToken, messenger_token_read, rating_token
 
@@ -99,15 +101,37 @@ def messenger_version(*, contact_id: int) -> str:
     added or a state changed (both move `updated_at`), a rating recorded, changed or commented
     on; and the minute, as time limits (A4, A5) and the settings' texts change with no part
     added, so a widget shows those within a minute."""
-    row = Conversation.objects.filter(contacts=contact_id).aggregate(
-        n=Count("id"),
-        updated=Max("updated_at"),
-        rated=Max("rating__changed_at"),
-        commented=Max("rating__commented_at"),
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_version_sql(connection.vendor), [contact_id])
+        count, updated, rated, commented = cursor.fetchone()
     minute = int(clock.now().timestamp() // 60)
-    key = f"{contact_id}|{row['n']}|{row['updated']}|{row['rated']}|{row['commented']}|{minute}"
+    key = f"{contact_id}|{count}|{updated}|{rated}|{commented}|{minute}"
     return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+
+
+@cache
+def _version_sql(vendor: str) -> str:
+    """The statement of `messenger_version`, written once from the models. It is what
+    `Conversation.objects.filter(contacts=…).aggregate(Count("id"), Max("updated_at"),
+    Max("rating__changed_at"), Max("rating__commented_at"))` runs; the ORM would build it again
+    on every poll (clone, resolve, compile: ~1.2 ms, most of a 304 poll's time, while the
+    statement itself takes ~0.1 ms)."""
+    q = connection.ops.quote_name
+    link = Conversation.contacts.through._meta
+    conversation_id = q(Conversation._meta.pk.column)
+    rating_conversation = q(Rating._meta.get_field("conversation").column)
+    return (
+        f"SELECT COUNT(c.{conversation_id}),"
+        f" MAX(c.{q(Conversation._meta.get_field('updated_at').column)}),"
+        f" MAX(r.{q(Rating._meta.get_field('changed_at').column)}),"
+        f" MAX(r.{q(Rating._meta.get_field('commented_at').column)})"
+        f" FROM {q(Conversation._meta.db_table)} c"
+        f" INNER JOIN {q(link.db_table)} l"
+        f" ON l.{q(link.get_field('conversation').column)} = c.{conversation_id}"
+        f" LEFT OUTER JOIN {q(Rating._meta.db_table)} r"
+        f" ON r.{rating_conversation} = c.{conversation_id}"
+        f" WHERE l.{q(link.get_field('contact').column)} = %s"
+    )
 
 
 def _thread(conversation: Conversation, settings: RatingSettings, now) -> MessengerThread:

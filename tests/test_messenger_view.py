@@ -161,16 +161,20 @@ def test_D1_the_card_shows_where_the_survey_was_delivered_in_the_messenger(
     emailed = _closed(contact, teammate, channel=Channel.EMAIL, subject="By email")
     undelivered = _closed(contact, teammate, subject="Not delivered yet")
     RatingRequest.objects.filter(conversation=undelivered).update(delivered_at=None)
-    html = _html(client.get(_page_url(contact)))
+    request = RatingRequest.objects.get(conversation=thread)
+    # Tokens are signed with the second they are made: the page's and the expected ones, in
+    # one second (under load a second could pass between them).
+    with time_machine.travel(CLOSED_AT + timedelta(minutes=5), tick=False):
+        page = _page_url(contact)
+        html = _html(client.get(page))
+        token = rating_token(request_id=request.pk, conversation_id=thread.pk)
 
     card = _section(html, thread)
     assert RatingSettings.load().survey_question in card
     forms = RATE_FORM.findall(card)
-    request = RatingRequest.objects.get(conversation=thread)
-    token = rating_token(request_id=request.pk, conversation_id=thread.pk)
     assert forms == [reverse("ratings:rate", args=[token])]
     assert re.findall(r'name="value" value="(\d)"', card) == ["1", "2", "3", "4", "5"]
-    assert NEXT.findall(card) == [f"{_page_url(contact)}#conversation-{thread.pk}"]
+    assert NEXT.findall(card) == [f"{page}#conversation-{thread.pk}"]
     assert "data-autosubmit" not in html  # the Messenger never posts by itself
     for other in (emailed, undelivered):
         assert "rate-form" not in _section(html, other)
