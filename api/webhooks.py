@@ -1,4 +1,5 @@
-"""Webhooks: every accepted rating, change and comment (A8's history) POSTed as signed JSON.
+"""Webhooks: every accepted rating, change and comment, and every discard of a mail scanner's
+rating (A10) (A8's history) POSTed as signed JSON.
 
 The outbox: `on_rating_event_recorded` receives `ratings.signals.rating_event_recorded`, sent
 inside the transaction that accepted the answer, and writes one `WebhookDelivery` per active
@@ -14,7 +15,8 @@ including whatever a lost task or a dead worker left behind.
 
 What a receiver gets: the JSON body, and the headers
   X-CSAT-Event-Id      the event's id, the same on every try: drop repeats by it
-  X-CSAT-Event-Type    rating.rated | rating.changed | rating.commented
+  X-CSAT-Event-Type    rating.rated | rating.changed | rating.commented | rating.discarded
+                       (a discard: the rating no longer stands; `data.rule` says why, A10)
   X-CSAT-Timestamp     seconds since the epoch when this try was signed
   X-CSAT-Signature     sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the secret>
 """
@@ -83,6 +85,9 @@ def event_payload(*, event_id: uuid.UUID, event: RatingEvent, rating: Rating) ->
             "rated_at": moment(rating.rated_at),
             "changed_at": moment(rating.changed_at),
             "commented_at": moment(rating.commented_at),
+            # A10: why a rating was discarded (empty for an answer).
+            "rule": event.rule,
+            "rule_words": event.rule_words,
         },
     }
 

@@ -196,6 +196,7 @@ class Part(models.Model):
         WOKE = "woke", "Woke from snooze"
         RATING_REQUESTED = "rating_requested", "Rating requested"
         RATED = "rated", "Rated"
+        RATING_DISCARDED = "rating_discarded", "Rating discarded"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="parts")
     kind = models.CharField(max_length=8, choices=Kind.choices)

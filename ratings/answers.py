@@ -1,10 +1,18 @@
-"""The customer's answers (A1–A8) and a manager's follow-up on them (R3).
+"""The customer's answers (A1–A8, A10) and a manager's follow-up on them (R3).
 
 `rating_submit` records or changes a reaction, `rating_comment` adds the one comment (with the
 low-rating reasons), each under the request's row lock and the rules of `ratings.rules`; a
 refusal raises `RatingRefused`, which carries its rule and the HTTP status every face answers
 with (A7), and writes nothing. Every accepted answer is appended to the history (A8) and moves
 the daily report figures on in the same transaction.
+
+A10: the rating page posts its link's reaction by itself on load, marked `auto`. When an auto
+post of another reaction arrives within a minute of the auto post that left the standing
+rating, with no person's post between, the standing rating is a mail scanner's (it opens every
+link of the email): `_discard` removes it, reverses its daily figures, records the discard in
+the history and announces it to the webhooks, in the transaction of that post. Auto posts
+within the minute after a discard are refused (A10) and record nothing. A person's post (a
+press on a button, a comment: no `auto`) is never held back by A10.
 """
 
 from __future__ import annotations
@@ -29,7 +37,13 @@ from ratings.models import (
     RatingSettings,
     value_column,
 )
-from ratings.rules import REFUSAL_STATUS, answer_refusal, rule_words
+from ratings.rules import (
+    REFUSAL_STATUS,
+    answer_refusal,
+    rule_words,
+    scanner_burst,
+    scanner_quiet,
+)
 from ratings.signals import rating_event_recorded
 
 MAX_COMMENT_LENGTH = 5000
@@ -68,9 +82,14 @@ def _clean_value(value) -> int:
 
 
 @transaction.atomic
-def rating_submit(*, token: str, value: int) -> Rating:
+def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | None:
     """A1: record the reaction; A2: change it; A4, A5, A6: within the hours since the close;
-    A3: not after a comment. A refusal raises `RatingRefused` and writes nothing."""
+    A3: not after a comment. A refusal raises `RatingRefused` and writes nothing.
+
+    `auto`: the rating page posted its link's reaction by itself (A10). Such a post of another
+    reaction than a standing rating left by an auto post within the last minute, with no
+    person's post since, discards that rating and returns None; within the minute after a
+    discard an auto post is refused (A10)."""
     value = _clean_value(value)
     request = _locked_request(token)
     rating = Rating.objects.filter(request=request).first()
@@ -82,9 +101,10 @@ def rating_submit(*, token: str, value: int) -> Rating:
         windows=RatingSettings.load().windows(request.conversation.workflow),
         has_rating=rating is not None,
         has_comment=rating is not None and rating.commented_at is not None,
-    )
+    ) or scanner_quiet(auto=auto, discarded_at=request.discarded_at, now=now)
     if rule:
         raise RatingRefused(rule)
+    auto_at = now if auto else None  # a person's post is the interaction A10 looks for
     if rating is None:
         rating = Rating.objects.create(
             request=request,
@@ -93,6 +113,7 @@ def rating_submit(*, token: str, value: int) -> Rating:
             value=value,
             rated_at=now,
             changed_at=now,
+            auto_at=auto_at,
         )
         _history(rating, RatingEvent.Kind.RATED, now)
         figures_add(
@@ -101,6 +122,16 @@ def rating_submit(*, token: str, value: int) -> Rating:
                 (local_day(request.created_at), rating.teammate_id, {"answered": 1}),
             ]
         )
+    elif scanner_burst(
+        auto=auto,
+        value=value,
+        now=now,
+        auto_value=rating.value,
+        auto_at=rating.auto_at,
+        interaction=rating.auto_at is None,
+    ):
+        _discard(request, rating, now)
+        return None
     elif rating.value != value:
         figures_add(
             [
@@ -113,10 +144,16 @@ def rating_submit(*, token: str, value: int) -> Rating:
         )
         rating.value = value
         rating.changed_at = now
-        rating.save(update_fields=["value", "changed_at"])
+        rating.auto_at = auto_at
+        rating.save(update_fields=["value", "changed_at", "auto_at"])
         _history(rating, RatingEvent.Kind.CHANGED, now)
     else:
-        return rating  # the same reaction again: nothing changes
+        # The same reaction again changes nothing; a person's press still counts as the
+        # interaction that keeps A10 away from the rating.
+        if not auto and rating.auto_at is not None:
+            rating.auto_at = None
+            rating.save(update_fields=["auto_at"])
+        return rating
     conversation_event(
         conversation=request.conversation,
         event=Part.Event.RATED,
@@ -124,6 +161,28 @@ def rating_submit(*, token: str, value: int) -> Rating:
         by=request.contact,
     )
     return rating
+
+
+def _discard(request: RatingRequest, rating: Rating, now: datetime) -> None:
+    """A10: the standing rating was left by a mail scanner's auto posts: undo exactly what
+    recording it did (its daily figures: answered, its value) and remove it, so reports count
+    only what people gave; the history keeps it and says why (A8), the webhooks hear of it
+    (`rating.discarded`), the thread shows it. Runs in the caller's transaction."""
+    figures_add(
+        [
+            (local_day(rating.rated_at), rating.teammate_id, {value_column(rating.value): -1}),
+            (local_day(request.created_at), rating.teammate_id, {"answered": -1}),
+        ]
+    )
+    _history(rating, RatingEvent.Kind.DISCARDED, now, rule="A10")
+    conversation_event(
+        conversation=request.conversation,
+        event=Part.Event.RATING_DISCARDED,
+        body=f"{Rating.Value(rating.value).label} ({rating.value}/5), rule A10",
+    )
+    request.discarded_at = now
+    request.save(update_fields=["discarded_at"])
+    rating.delete()  # its reasons with it (none: a comment is an interaction); history stays
 
 
 def _clean_reasons(reasons: Iterable[str]) -> list[str]:
@@ -135,7 +194,8 @@ def _clean_reasons(reasons: Iterable[str]) -> list[str]:
 def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> Rating:
     """A1: an optional comment, with the admin's low-rating reasons after terrible or bad.
     A3: one comment, after which the rating is final."""
-    comment = (comment or "").strip()
+    # One line break is one character, as the comment box counts it (browsers send CRLF).
+    comment = (comment or "").replace("\r\n", "\n").strip()
     reasons = _clean_reasons(reasons)
     if not comment and not reasons:
         raise ValidationError("Write a comment or tick a reason.", code="empty")
@@ -169,19 +229,22 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
     rating.comment = comment
     rating.reasons = reasons
     rating.commented_at = now
-    rating.save(update_fields=["comment", "reasons", "commented_at"])
+    rating.auto_at = None  # a comment is a person's (A10)
+    rating.save(update_fields=["comment", "reasons", "commented_at", "auto_at"])
     RatingReason.objects.bulk_create(RatingReason(rating=rating, reason=r) for r in reasons)
     reasons_add(day=local_day(rating.rated_at), teammate_id=rating.teammate_id, reasons=reasons)
     _history(rating, RatingEvent.Kind.COMMENTED, now)
     return rating
 
 
-def _history(rating: Rating, kind: str, at: datetime) -> RatingEvent:
-    """A8: the append-only record of what was accepted, announced to receivers (webhooks)
-    inside the same transaction."""
+def _history(rating: Rating, kind: str, at: datetime, *, rule: str = "") -> RatingEvent:
+    """A8: the append-only record of what was accepted (or discarded, A10), announced to
+    receivers (webhooks) inside the same transaction."""
     event = RatingEvent.objects.create(
+        request_id=rating.request_id,
         rating=rating,
         kind=kind,
+        rule=rule,
         value=rating.value,
         comment=rating.comment,
         reasons=rating.reasons,

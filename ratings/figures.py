@@ -5,7 +5,9 @@ figures a scan of the requests and ratings would give, at any size.
 - a request counts on the day it was sent (`requests`), and once answered (`answered`);
 - a rating counts on the day it was first given, with its current value (`v1`–`v5`): a change
   moves it from one value to the other on that day;
-- a reason counts on the day of its rating.
+- a reason counts on the day of its rating;
+- a rating discarded as a mail scanner's (A10) is taken out again (`answered`, its value), and
+  a row left all zeros is removed, as a recount would not make it.
 
 Days are local days of TIME_ZONE, as report periods are. Each change is an upsert with
 increments (`INSERT … ON CONFLICT … DO UPDATE`, the same SQL on PostgreSQL and SQLite), so two
@@ -62,6 +64,9 @@ def figures_add(changes: list[tuple[date, int | None, dict[str, int]]]) -> None:
         if counts:
             keys = {"day": day, "teammate_key": key}
             _upsert(DailyFigures._meta.db_table, keys, counts, FIGURE_COLUMNS)
+            if all(n < 0 for n in counts.values()):
+                # Taken out (A10): a row left with nothing is one a recount would not have.
+                DailyFigures.objects.filter(**keys, **dict.fromkeys(FIGURE_COLUMNS, 0)).delete()
 
 
 def reasons_add(*, day: date, teammate_id: int | None, reasons) -> None:

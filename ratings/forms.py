@@ -1,4 +1,4 @@
-"""The customer's two forms: a reaction (A1, A2) and the optional comment (A1, A3).
+"""The customer's two forms: a reaction (A1, A2, A10) and the optional comment (A1, A3).
 
 They check the shape of what was posted; the rules themselves stay in ratings.answers."""
 
@@ -53,16 +53,27 @@ class _CustomerForm(forms.Form):
         return ""
 
 
+class _CommentField(forms.CharField):
+    """The comment as typed: browsers send each line break as CRLF, while the comment box
+    counts it (and `maxlength` limits it) as one character; so does the limit here."""
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\r\n", "\n")
+
+
 class RateForm(_CustomerForm):
     value = forms.TypedChoiceField(
         choices=[(value, value) for value in range(1, 6)],
         coerce=int,
         error_messages={"required": VALUE_MESSAGE, "invalid_choice": VALUE_MESSAGE},
     )
+    # A10: set by the page's script when it posts the link's reaction by itself on load; a
+    # person's press on a button sends no `auto`.
+    auto = forms.BooleanField(required=False)
 
 
 class CommentForm(_CustomerForm):
-    comment = forms.CharField(
+    comment = _CommentField(
         required=False,
         max_length=MAX_COMMENT_LENGTH,
         widget=forms.Textarea,

@@ -14,7 +14,7 @@ from conversations.models import (
     Workflow,
 )
 from conversations.outbox import Deliverable
-from ratings.rules import Switches, Windows, effective_windows
+from ratings.rules import Switches, Windows, effective_windows, rule_words
 
 DEFAULT_QUESTION = "How would you rate the help you got from our team?"
 DEFAULT_LOW_RATING_REASONS = "\n".join(
@@ -187,6 +187,9 @@ class RatingRequest(Deliverable):
     # M11: the survey email came back undelivered (a delivery status notification).
     bounced_at = models.DateTimeField(null=True, blank=True)
     bounce = models.TextField(blank=True)
+    # A10: when a rating left by auto posts (a mail scanner's burst) was last discarded; auto
+    # posts within a minute of it are refused.
+    discarded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -253,6 +256,9 @@ class Rating(models.Model):
     rated_at = models.DateTimeField()
     changed_at = models.DateTimeField()
     commented_at = models.DateTimeField(null=True, blank=True)
+    # A10: when an auto post (the page posting its link's reaction on load) last recorded or
+    # changed it; None once a person posted (pressed a reaction, left a comment) since.
+    auto_at = models.DateTimeField(null=True, blank=True)
     # R3: a manager's follow-up on the rating (who and when).
     followed_up_at = models.DateTimeField(null=True, blank=True)
     followed_up_by = models.ForeignKey(
@@ -313,15 +319,23 @@ class RatingReason(models.Model):
 
 
 class RatingEvent(models.Model):
-    """A8: every accepted rating, change and comment, never updated or deleted."""
+    """A8: every accepted rating, change and comment, and every discard of a rating (A10),
+    never updated or deleted. The history belongs to the request: a discarded rating's row
+    is gone (reports count only what stands), its history stays, its `rating` then None."""
 
     class Kind(models.TextChoices):
         RATED = "rated", "Rated"
         CHANGED = "changed", "Changed"
         COMMENTED = "commented", "Commented"
+        DISCARDED = "discarded", "Discarded"
 
-    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="history")
+    request = models.ForeignKey(RatingRequest, on_delete=models.CASCADE, related_name="history")
+    rating = models.ForeignKey(
+        Rating, null=True, blank=True, on_delete=models.SET_NULL, related_name="history"
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    # The rule behind a discard (A10); empty for an answer.
+    rule = models.CharField(max_length=10, blank=True)
     value = models.PositiveSmallIntegerField(choices=Rating.Value.choices)
     comment = models.TextField(blank=True)
     reasons = models.JSONField(default=list, blank=True)
@@ -340,6 +354,10 @@ class RatingEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Rating history is append-only.")
+
+    @property
+    def rule_words(self) -> str:
+        return rule_words(self.rule) if self.rule else ""
 
 
 # DailyFigures' column of each rating value.

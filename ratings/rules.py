@@ -2,7 +2,8 @@
 
 `eligibility` decides whether a close sends a rating request (DESIGN.md E1–E8);
 `answer_refusal` decides whether a customer's rating, change or comment is refused (A3–A6);
-`effective_windows` picks the hour limits that apply to a conversation (W1, W2).
+`effective_windows` picks the hour limits that apply to a conversation (W1, W2);
+`scanner_burst` and `scanner_quiet` tell a mail scanner's posts from a person's (A10).
 Each returns None when nothing stands in the way, or the id of the rule that does;
 `rule_words` says that rule in plain words, and `REFUSAL_STATUS` gives the HTTP status every
 face answers a refused rating with.
@@ -17,6 +18,8 @@ from datetime import datetime, timedelta
 MIN_REPLY_CHARACTERS = 250
 # E4: a close more than this long after the last reply sends nothing.
 RECENCY = timedelta(days=7)
+# A10: auto posts this close together (or this soon after a discard) are a mail scanner's.
+SCANNER_WINDOW = timedelta(seconds=60)
 
 # Why a close sent no survey, or why an answer was refused: the words the admin, the customer's
 # pages, the API and the demo report all show for a rule id.
@@ -32,11 +35,14 @@ RULE_WORDS = {
     "A3": "A comment was left with this rating, so it can no longer be changed.",
     "A4": "The time to rate this conversation has passed.",
     "A5": "The time to change this rating has passed.",
+    "A10": "Several different reactions arrived within a minute without a click, as a mail "
+    "scanner opening every link does, so none was kept: press the one you mean.",
 }
 
 # A7: the status of a refused rating, change or comment. A time limit forbids it (403); a
 # comment already left conflicts with a change (409).
-REFUSAL_STATUS = {"A3": 409, "A4": 403, "A5": 403}
+# A10: an auto post within the minute after a discard conflicts with it (409).
+REFUSAL_STATUS = {"A3": 409, "A4": 403, "A5": 403, "A10": 409}
 
 
 def rule_words(rule: str) -> str:
@@ -170,3 +176,51 @@ def answer_refusal(
     if action == "comment":
         return "A3" if has_comment else None
     raise ValueError(f"Unknown action {action!r}: use 'rate' or 'comment'.")
+
+
+# --- A10: a mail scanner's browser opening every link ------------------------------------------
+#
+# The rating page posts its link's reaction by itself on load (A1's one click), marking that
+# post as an *auto* post; a person's press on a button is not marked. A scanner that opens
+# every link of the email in a browser with JavaScript on makes auto posts of several different
+# reactions within a minute, and never presses anything.
+
+
+def scanner_window_open(*, at: datetime | None, now: datetime) -> bool:
+    """A10: `at` (an auto post, or a discard) was at most SCANNER_WINDOW before `now`. A
+    moment slightly ahead of `now` (clocks of two machines) counts as within."""
+    return at is not None and now - at <= SCANNER_WINDOW
+
+
+def scanner_burst(
+    *,
+    auto: bool,
+    value: int,
+    now: datetime,
+    auto_value: int | None,
+    auto_at: datetime | None,
+    interaction: bool,
+) -> bool:
+    """A10: whether this post makes the standing rating a scanner's, to be discarded.
+
+    True when the post is an auto post (`auto`) of another reaction (`value`) than the one
+    standing (`auto_value`), which was itself recorded or changed by an auto post at `auto_at`,
+    at most SCANNER_WINDOW before `now`, with no person's post (`interaction`: a press on a
+    button, a comment) since. A person's post is never a burst.
+    """
+    return (
+        auto
+        and not interaction
+        and auto_value is not None
+        and value != auto_value
+        and scanner_window_open(at=auto_at, now=now)
+    )
+
+
+def scanner_quiet(*, auto: bool, discarded_at: datetime | None, now: datetime) -> str | None:
+    """A10: "A10" when an auto post arrives at most SCANNER_WINDOW after a discard (the rest of
+    the scanner's links): it is refused and nothing is recorded. A person's post is never
+    refused by A10."""
+    if auto and scanner_window_open(at=discarded_at, now=now):
+        return "A10"
+    return None

@@ -2,7 +2,7 @@
 rating page (the Messenger's reads are in ratings.messenger). Nothing here writes (a GET
 never does), so nothing here imports the writing modules."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from conversations import clock
@@ -15,7 +15,7 @@ from ratings.models import (
     RatingRequest,
     RatingSettings,
 )
-from ratings.rules import answer_refusal, rule_words
+from ratings.rules import answer_refusal, rule_words, scanner_window_open
 from ratings.scale import BY_VALUE, LOW_VALUES, Reaction, reaction
 
 
@@ -109,9 +109,10 @@ class RatingPanel:
 def rating_panel(*, conversation: Conversation) -> RatingPanel:
     """Everything the conversation page's rating panel shows, in a fixed number of queries
     whatever the state and however many closes and history entries there are: the closes with
-    their decisions (one), the request with its rating (one) and the rating's history (one,
-    only once rated). The latest close's decision comes from the closes already read, so the
-    page costs the same before and after the first close."""
+    their decisions (one), the request with its rating (one) and the request's history (one,
+    only once rated, or once a rating was discarded, A10). The latest close's decision comes
+    from the closes already read, so the page costs the same before and after the first
+    close."""
     closes = []
     for number, close in enumerate(
         ConversationClose.objects.filter(conversation=conversation)
@@ -136,10 +137,11 @@ def rating_panel(*, conversation: Conversation) -> RatingPanel:
         except Rating.DoesNotExist:
             rating = None
     history = []
-    if rating is not None:
+    if rating is not None or (request is not None and request.discarded_at is not None):
+        # The request's history: a discarded rating's (A10) stays when the rating is gone.
         history = [
             HistoryRow(event=event, reaction=reaction(event.value))
-            for event in rating.history.order_by("at", "id")
+            for event in request.history.order_by("at", "id")
         ]
     return RatingPanel(
         decision=closes[-1].decision if closes else Decision(status="none"),
@@ -167,6 +169,12 @@ class RatingState:
     reasons: tuple[str, ...] = ()  # the low-rating reasons offered (A1: after 1 or 2 only)
     link_value: int | None = None  # the reaction the link was made for, if any
     question: str = ""  # the survey question of the settings
+    # A10: the standing rating was left by an auto post less than a minute ago, no person's
+    # post since (so the page keeps posting its link's reaction: a scanner's next link).
+    auto_recent: bool = False
+    # A10: a rating left by auto posts was discarded less than a minute ago (or the page is
+    # the one a discarding post led to): say so, and post nothing by itself.
+    discarded: bool = False
 
     @property
     def can_rate(self) -> bool:
@@ -179,6 +187,11 @@ class RatingState:
     @property
     def refusal_words(self) -> str:
         return rule_words(self.rate_refusal) if self.rate_refusal else ""
+
+    @property
+    def scanner_words(self) -> str:
+        """A10 in plain words: why no rating stands after a scanner's auto posts."""
+        return rule_words("A10")
 
     @property
     def current(self) -> Reaction | None:
@@ -194,9 +207,19 @@ class RatingState:
         return bool(self.rating and self.link_value and self.link_value != self.rating.value)
 
     @property
+    def offers_link_change(self) -> bool:
+        """The link's reaction differs from the rating and a change is allowed: the page asks
+        "Change your rating to …?" with one button (A2)."""
+        return self.link_differs and self.can_rate
+
+    @property
     def autosubmit(self) -> bool:
-        """Whether the page may post the link's reaction by itself (no rating yet, allowed)."""
-        return self.rating is None and self.can_rate and self.link_value is not None
+        """Whether the page may post the link's reaction by itself, marked as an auto post
+        (A10): a first rating, or a change of a rating an auto post left less than a minute
+        ago with no person's post since; never within the minute after a discard."""
+        if self.discarded or not self.can_rate or self.link_value is None:
+            return False
+        return self.rating is None or (self.auto_recent and self.link_differs)
 
 
 def rating_state(
@@ -215,9 +238,10 @@ def rating_state(
     except Rating.DoesNotExist:
         rating = None
     has_comment = rating is not None and rating.commented_at is not None
+    now = now or clock.now()
     facts = {
         "closed_at": request.close.closed_at,
-        "now": now or clock.now(),
+        "now": now,
         "windows": settings.windows(request.conversation.workflow),
         "has_comment": has_comment,
     }
@@ -231,14 +255,23 @@ def rating_state(
         reasons=tuple(settings.reasons) if rating and rating.value in LOW_VALUES else (),
         link_value=link_value if link_value in BY_VALUE else None,
         question=settings.survey_question,
+        auto_recent=rating is not None and scanner_window_open(at=rating.auto_at, now=now),
+        discarded=scanner_window_open(at=request.discarded_at, now=now),
     )
 
 
-def rating_link_state(*, token: str) -> RatingState:
+def rating_link_state(*, token: str, done: str = "") -> RatingState:
     """The rating page's read (A9): the request a link names, or `RatingLinkInvalid` when the
-    link was altered, names no request, or names another conversation."""
+    link was altered, names no request, or names another conversation.
+
+    `done`: the page is the one the customer's own post on it led to ("rated", "commented",
+    "discarded"). The link's reaction then asks for nothing any more (the customer has
+    chosen since), and after a discard (A10) the page posts nothing by itself."""
     queryset = RatingRequest.objects.select_related(
         "close", "conversation__workflow", "teammate", "rating"
     )
     request, link = linked_request(token, queryset)
-    return rating_state(request=request, link_value=link.value)
+    state = rating_state(request=request, link_value=None if done else link.value)
+    if done == "discarded" and state.rating is None:
+        state = replace(state, discarded=True)
+    return state

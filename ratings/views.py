@@ -3,7 +3,9 @@ Messenger, with the same rating card, is the `messenger` app). Thin views over
 ratings.selectors (reads) and ratings.answers (writes); the rules live there, and so does each
 refusal's status.
 
-A GET never writes (mail scanners open every link). A link never logs anyone in (A9). Every
+A GET never writes (mail scanners open every link). The page posts its link's reaction by
+itself (a static script, marked `auto`); A10 keeps a scanner that runs it from leaving a
+rating (ratings.answers). A link never logs anyone in (A9). Every
 response carries `Cache-Control: no-store`, `X-Robots-Tag: noindex` and
 `Referrer-Policy: same-origin`: the signed token in the address is never sent to another site
 or stored. (Not `no-referrer`: under it browsers send `Origin: null` with the page's own form
@@ -13,7 +15,8 @@ Status codes (A7: whatever is refused is said plainly on the page):
   200  the page; 303 after an accepted post (POST/redirect/GET, to `?done=…` or `next`)
   400  bad input: no reaction or not 1–5, an empty or too long comment, an unknown reason
   403  a time limit refuses it: A4 (first rating too late), A5 (change too late)
-  409  it conflicts with what was recorded: A3 (a comment was left, so the rating is final)
+  409  it conflicts with what was recorded: A3 (a comment was left, so the rating is final),
+       A10 (an auto post within the minute after a scanner's burst was discarded)
   404  the link was altered, names no request, or names another conversation (A9)
 """
 
@@ -30,6 +33,10 @@ from ratings.answers import RatingRefused, rating_comment, rating_submit
 from ratings.forms import CommentForm, RateForm
 from ratings.links import INVALID_LINK, RatingLinkInvalid
 from ratings.scale import REACTIONS
+
+# What the page after a post says it followed (`?done=`): a rating or change, a comment, a
+# discard of a scanner's auto posts (A10).
+DONE = ("rated", "commented", "discarded")
 
 
 def customer_page(view):
@@ -52,20 +59,24 @@ def rate(request, token):
     """GET: the request's state, read only. POST: record or change the reaction (A1, A2)."""
     if request.method == "POST":
         return _rate_post(request, token)
+    done = request.GET.get("done", "")
+    done = done if done in DONE else ""
     try:
-        state = selectors.rating_link_state(token=token)
+        state = selectors.rating_link_state(token=token, done=done)
     except RatingLinkInvalid:
         return _invalid_link(request)
-    return _rate_page(request, token, state, done=request.GET.get("done", ""))
+    return _rate_page(request, token, state, done=done)
 
 
 def _rate_post(request, token):
+    """A post of the page's script (`auto`, A10) or a person's press on a reaction; an auto
+    post that discards a scanner's rating leads to the page that says so."""
     return _answer(
         request,
         token,
         RateForm,
-        lambda data: rating_submit(token=token, value=data["value"]),
-        done="rated",
+        lambda data: rating_submit(token=token, value=data["value"], auto=data["auto"]),
+        done=lambda rating: "rated" if rating is not None else "discarded",
     )
 
 
@@ -90,14 +101,14 @@ def _answer(request, token, form_class, write, *, done):
     try:
         if not form.is_valid():
             raise ValidationError(form.message)
-        write(form.cleaned_data)
+        written = write(form.cleaned_data)
     except RatingLinkInvalid:
         return _invalid_link(request)
     except RatingRefused as refusal:
         return _refused(request, token, form, refusal.message, refusal.status)
     except ValidationError as error:
         return _refused(request, token, form, " ".join(error.messages), 400)
-    return _done(token, form, done)
+    return _done(token, form, done(written) if callable(done) else done)
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -66,6 +66,6 @@ def snapshot(request):
     rating = Rating.objects.filter(request=request).values().first()
     return (
         rating,
-        list(RatingEvent.objects.filter(rating__request=request).values()),
+        list(RatingEvent.objects.filter(request=request).values()),
         list(request.conversation.parts.values_list("id", "event")),
     )
