@@ -375,6 +375,7 @@ def test_D1_A1_A3_A7_the_card_rates_takes_a_comment_then_refuses_a_change(
 
     # This tab starts a comment (the poll leaves a card being typed in alone)...
     card.get_by_label("Your comment").fill("A draft")
+    expect(card.locator(".room")).to_have_text("4,993 characters left")  # 5,000 − 7
 
     # ...while a second tab sends one: the rating is final now (A3).
     other, other_watch = new_page(context=page.context)
