@@ -217,6 +217,8 @@ ADMIN_MODELS = {
     "mail.outboundemail": (READ, READ, READ),
     "mail.attachment": (READ, READ, READ),
     "mail.inboundfailure": (NO, NO, READ),
+    # In development, every message sent (to anyone): the admins' (mail.devbox).
+    "mail.sentmail": (NO, NO, READ),
 }
 
 

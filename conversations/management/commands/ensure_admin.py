@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from conversations.logins_made import login_made
 from conversations.services import teammate_create
 
 
@@ -15,8 +16,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
         parser.add_argument("--email", default="admin@example.com")
+        parser.add_argument(
+            "--logins-file",
+            metavar="PATH",
+            help="also note the login made, with its password, in PATH (make run's banner)",
+        )
 
-    def handle(self, *args, username, email, **options):
+    def handle(self, *args, username, email, logins_file, **options):
         User = get_user_model()
         existing = User.objects.filter(is_superuser=True).order_by("pk").first()
         if existing:
@@ -32,6 +38,8 @@ class Command(BaseCommand):
             )
             teammate.user.is_superuser = True
             teammate.user.save(update_fields=["is_superuser"])
+        if logins_file:
+            login_made(logins_file, username=username, password=password)
         self.stdout.write(
             self.style.SUCCESS(f"Admin login: {username} / {password}  (shown once; keep it)")
         )
