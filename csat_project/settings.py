@@ -136,7 +136,12 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/reports/"
 
 # Mail: printed on the console unless EMAIL_URL names a server (smtp://user:pass@host:587).
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(_email)
+if DEBUG and _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    # In development the mail printed on the console is also kept in the admin's *Sent mail*
+    # (mail.devbox: the last 500 messages, each shown with its links).
+    EMAIL_BACKEND = "mail.devbox.DevboxBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Support <support@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -277,9 +282,26 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# The task worker's routine (each task enqueued, processing, processed: 20 lines a minute at
+# idle) is logged at DEBUG (csat_project.logs); Q_LOG_LEVEL=DEBUG shows it. The cluster's
+# start and stop lines are INFO, a failed task an ERROR.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"routine_tasks": {"()": "csat_project.logs.RoutineTaskLines"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django-q": {
+            "level": env.str("Q_LOG_LEVEL", default="INFO"),
+            "filters": ["routine_tasks"],
+        },
+    },
 }
+# `make run` (scripts/run) prints its banner once each process of the worker says it is up.
+if env.str("CSAT_WORKER_STARTED_FILE", default=""):
+    LOGGING["handlers"]["worker_started"] = {
+        "class": "csat_project.logs.StartedFile",
+        "path": env.str("CSAT_WORKER_STARTED_FILE"),
+    }
+    LOGGING["loggers"]["django-q"]["handlers"] = ["worker_started"]

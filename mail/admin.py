@@ -1,9 +1,11 @@
 """The email channel in the admin: each mailed reply's delivery and each attachment on its part
 in the thread (M2, M14), the emails sent, and the *Inbound failures* (M13): messages that
-could not be made a part, kept raw with the reason, retried from here."""
+could not be made a part, kept raw with the reason, retried from here. In development, the
+*Sent mail*: every message as it was sent (mail.devbox)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
@@ -18,8 +20,9 @@ from conversations.adminkit import (
     short_time,
 )
 from conversations.panels import part_details_add
+from mail.devbox import html_for_view, text_for_view
 from mail.inbound import failure_retry
-from mail.models import Attachment, InboundFailure, OutboundEmail
+from mail.models import Attachment, InboundFailure, OutboundEmail, SentMail
 
 # --- notes on the thread's parts ------------------------------------------------------------
 
@@ -206,3 +209,68 @@ class InboundFailureAdmin(FileDownload, ViewOnly, admin.ModelAdmin):
             messages.error(request, f"{failed} message(s) could still not be taken in: see why.")
         if not taken and not failed:
             messages.info(request, "The selected messages were taken in already.")
+
+
+@admin.register(SentMail)
+class SentMailAdmin(ViewOnly, admin.ModelAdmin):
+    """The development mail box: what was sent, newest first, each message readable with its
+    links (its HTML sanitised, in a frame that runs nothing)."""
+
+    list_display = ("sent", "subject_column", "to", "from_email")
+    list_display_links = ("subject_column",)
+    search_fields = ("to", "subject", "text")
+    fields = (
+        "sent",
+        "from_email",
+        "to",
+        "subject",
+        "html_part",
+        "text_part",
+        "attachments",
+        "headers_text",
+    )
+    readonly_fields = ("sent", "html_part", "text_part", "headers_text")
+
+    @admin.display(description="Sent", ordering="sent_at")
+    def sent(self, obj):
+        return short_time(obj.sent_at)
+
+    @admin.display(description="Subject", ordering="subject")
+    def subject_column(self, obj):
+        return Truncator(obj.subject).chars(90) or "(no subject)"
+
+    @admin.display(description="HTML part")
+    def html_part(self, obj):
+        if not obj.html:
+            return "-"
+        # No allow-scripts, no allow-same-origin: the frame runs nothing and is an origin of
+        # its own; a link opens in a new tab, outside the sandbox (a survey's page works).
+        return format_html(
+            '<iframe class="sent-mail-html" title="The HTML part" srcdoc="{}" '
+            'sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer" '
+            'style="width:100%; min-width:40em; height:32em; border:1px solid #ccc; '
+            'resize:vertical"></iframe>',
+            html_for_view(obj.html),
+        )
+
+    @admin.display(description="Text part")
+    def text_part(self, obj):
+        if not obj.text:
+            return "-"
+        return format_html(
+            '<pre class="sent-mail-text" style="white-space:pre-wrap; margin:0">{}</pre>',
+            text_for_view(obj.text),
+        )
+
+    @admin.display(description="Headers")
+    def headers_text(self, obj):
+        return format_html('<pre style="white-space:pre-wrap; margin:0">{}</pre>', obj.headers)
+
+    def changelist_view(self, request, extra_context=None):
+        if settings.EMAIL_BACKEND != "mail.devbox.DevboxBackend":
+            extra_context = {
+                **(extra_context or {}),
+                "subtitle": "Mail is kept here in development only (DEBUG, no EMAIL_URL); "
+                f"it goes out through {settings.EMAIL_BACKEND} now.",
+            }
+        return super().changelist_view(request, extra_context)

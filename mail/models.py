@@ -7,6 +7,8 @@
   retried from the admin (M13): nothing received is lost.
 - `MailboxLease`: which worker polls a mailbox now, so that several never fetch it at once
   (M15).
+- `SentMail`: in development, a message sent (and printed on the console), kept for the
+  admin's *Sent mail* (`mail.devbox`).
 """
 
 from __future__ import annotations
@@ -112,3 +114,28 @@ class MailboxLease(models.Model):
 
     def __str__(self):
         return f"{self.mailbox} held by {self.holder}"
+
+
+class SentMail(models.Model):
+    """A message the development mail box (`mail.devbox.DevboxBackend`) kept: its parts as
+    they were sent, to read in the admin. The last `mail.devbox.KEEP` are kept."""
+
+    sent_at = models.DateTimeField()
+    from_email = models.TextField(blank=True)
+    # Every recipient (To, Cc and Bcc), comma-separated.
+    to = models.TextField(blank=True)
+    subject = models.TextField(blank=True)
+    text = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    # The message's headers, one "Name: value" a line.
+    headers = models.TextField(blank=True)
+    # Attached files, one "name (type)" a line.
+    attachments = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        verbose_name = "sent mail"
+        verbose_name_plural = "sent mail"
+
+    def __str__(self):
+        return self.subject or "(no subject)"

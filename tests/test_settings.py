@@ -38,6 +38,8 @@ SETTINGS_VARIABLES = {
     "SECURE_HSTS_PRELOAD",
     "BEHIND_TLS_PROXY",
     "LOG_LEVEL",
+    "Q_LOG_LEVEL",
+    "CSAT_WORKER_STARTED_FILE",
     # Not a setting, but the deploy check warns when it is set (browser tests set it).
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
@@ -91,6 +93,18 @@ def _q_cluster(env):
         ],
         env,
     )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _settings(env, *names, read_dotenv=True):
+    """The named settings as a fresh process reads them (without `.env` if told)."""
+    code = (
+        ("" if read_dotenv else "import environ; environ.Env.read_env = lambda *a, **k: None; ")
+        + "import json, django; django.setup(); from django.conf import settings; "
+        + f"print(json.dumps({{name: getattr(settings, name) for name in {list(names)!r}}}))"
+    )
+    result = _run(["-c", code], env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -157,3 +171,36 @@ def test_without_redis_url_the_queue_uses_the_database(production_env):
     assert "redis" not in q_cluster
     # retry > timeout keeps a slow task from being handed out twice (D4).
     assert q_cluster["retry"] > q_cluster["timeout"]
+
+
+def test_in_development_mail_is_printed_and_kept_for_the_admin(production_env):
+    """`make run`'s case: DEBUG and no EMAIL_URL. The sent mail is printed and kept."""
+    production_env["DEBUG"] = "true"
+    del production_env["EMAIL_URL"]
+
+    assert _settings(production_env, "EMAIL_BACKEND", read_dotenv=False) == {
+        "EMAIL_BACKEND": "mail.devbox.DevboxBackend"
+    }
+
+
+def test_a_mail_server_or_production_sends_mail_as_told(production_env):
+    assert _settings(production_env, "EMAIL_BACKEND") == {
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"
+    }
+    production_env.update({"DEBUG": "true", "EMAIL_URL": "smtp://mail.example.com:25"})
+    assert _settings(production_env, "EMAIL_BACKEND") == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend"
+    }
+
+
+def test_the_worker_log_level_is_q_log_level(production_env):
+    default = _settings(production_env, "LOGGING")["LOGGING"]
+    assert default["loggers"]["django-q"]["level"] == "INFO"
+    assert default["loggers"]["django-q"]["filters"] == ["routine_tasks"]
+    assert "worker_started" not in default["handlers"]  # only when scripts/run asks for it
+
+    production_env.update({"Q_LOG_LEVEL": "DEBUG", "CSAT_WORKER_STARTED_FILE": "/tmp/started"})
+    told = _settings(production_env, "LOGGING")["LOGGING"]
+    assert told["loggers"]["django-q"]["level"] == "DEBUG"
+    assert told["loggers"]["django-q"]["handlers"] == ["worker_started"]
+    assert told["handlers"]["worker_started"]["path"] == "/tmp/started"

@@ -222,6 +222,8 @@ ADMIN_MODELS = {
     # The Messenger's page (W1, W2, W7), for those who change the rating settings: a model with
     # no table and only that one page, so there is no "add" address at all (the admin's 404).
     "messenger.messengersettings": ((403, 404), (403, 404), (200, 404)),
+    # In development, every message sent (to anyone): the admins' (mail.devbox).
+    "mail.sentmail": (NO, NO, READ),
 }
 
 

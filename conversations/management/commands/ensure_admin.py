@@ -5,6 +5,8 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from conversations.logins_made import login_made
+
 
 class Command(BaseCommand):
     help = (
@@ -15,8 +17,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
         parser.add_argument("--email", default="admin@example.com")
+        parser.add_argument(
+            "--logins-file",
+            metavar="PATH",
+            help="also note the login made, with its password, in PATH (make run's banner)",
+        )
 
-    def handle(self, *args, username, email, **options):
+    def handle(self, *args, username, email, logins_file, **options):
         User = get_user_model()
         existing = User.objects.filter(is_superuser=True).order_by("pk").first()
         if existing:
@@ -34,6 +41,8 @@ class Command(BaseCommand):
         # No teammate profile: the admin is not one of the people answering customers (the
         # assignee choices, the teammate lists, the reports and the API list teammates only).
         User.objects.create_superuser(username=username, email=email, password=password)
+        if logins_file:
+            login_made(logins_file, username=username, password=password)
         self.stdout.write(
             self.style.SUCCESS(f"Admin login: {username} / {password}  (shown once; keep it)")
         )

@@ -9,10 +9,13 @@ import random
 import secrets
 import time
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Max
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from conversations.logins_made import login_made
 from conversations.models import Channel, Conversation, Origin, State
 from conversations.services import TEAMMATES_GROUP
 from conversations.signals import conversation_closed
@@ -113,8 +116,13 @@ class Command(BaseCommand):
             help="random seed: the same seed makes the same conversations and answers "
             "(default: a new one, printed)",
         )
+        parser.add_argument(
+            "--logins-file",
+            metavar="PATH",
+            help="also note each login made, with its password, in PATH (make run's banner)",
+        )
 
-    def handle(self, *args, conversations, if_empty, seed, verbosity, **options):
+    def handle(self, *args, conversations, if_empty, seed, verbosity, logins_file, **options):
         if conversations < 0:
             raise CommandError("--conversations must be 0 or more.")
         if if_empty and Conversation.objects.exists():
@@ -126,6 +134,8 @@ class Command(BaseCommand):
 
         began = time.monotonic()
         now = timezone.now()
+        User = get_user_model()
+        users_before = User.objects.aggregate(last=Max("pk"))["last"] or 0
         progress = Progress(self.stderr, enabled=verbosity > 0)
         # The demo decides each close itself, at its past moment (demo.customers); the receiver
         # would queue a task per close to decide again at the real time, for nothing.
@@ -148,6 +158,11 @@ class Command(BaseCommand):
                 conversation_closed.connect(on_conversation_closed, dispatch_uid=RECEIVER_UID)
             progress.finish()
         self._summary(report, ratings, password, time.monotonic() - began)
+        if logins_file:
+            # Every login this run made has the run's password.
+            made = User.objects.filter(pk__gt=users_before).order_by("pk")
+            for username in made.values_list("username", flat=True):
+                login_made(logins_file, username=username, password=password)
 
     @staticmethod
     def _login(teammate, new) -> str:
