@@ -57,6 +57,7 @@ COMMENTS = {
 }
 TOPICS = ["invoice", "login", "export", "refund", "the mobile app", "an integration", "my plan"]
 CHUNK = 50_000  # requests per bulk round
+PREVIEW = "Glad it works now! Let us know if anything else comes up."
 
 
 def parse():
@@ -276,6 +277,11 @@ class Seeder:
                     1,
                     teammate,
                     teammate,
+                    # The inbox's columns (I1, I2), as the services leave them.
+                    last_reply_at,
+                    "teammate",
+                    PREVIEW,
+                    f"Question about {TOPICS[n % len(TOPICS)]}",
                 )
             )
             links.append((ids["conversations_conversation_contacts"] + n, conversation_id,
@@ -307,6 +313,7 @@ class Seeder:
                     sent_at,
                     1,
                     sent_at,
+                    "",
                     "",
                 )
             )
@@ -436,6 +443,10 @@ CONVERSATION_COLUMNS = [
     "contact_count",
     "assignee_id",
     "last_teammate_replier_id",
+    "last_message_at",
+    "last_message_from",
+    "preview",
+    "first_line",
 ]
 CLOSE_COLUMNS = [
     "id",
@@ -462,6 +473,7 @@ REQUEST_COLUMNS = [
     "delivery_attempts",
     "last_attempt_at",
     "last_error",
+    "bounce",
 ]
 RATING_COLUMNS = [
     "id",

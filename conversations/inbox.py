@@ -8,12 +8,15 @@ in the messages. Plain reads; the admin's list is a face over them.
   or a bot message does not move a conversation up), newest first.
 - I3 Search looks in the message text (replies, notes, bot messages), the subject and the
   contacts' names and emails, across every state unless a tab is chosen; on PostgreSQL by
-  full-text search on a GIN index, ranked (a contact or subject hit first, then the best
-  matching message); elsewhere by a plain substring match, newest first.
+  full-text search on a GIN index, ranked (a contact or subject hit first, then by how well
+  the messages match: the word in more messages, or more often); elsewhere by a substring
+  match in the text (not in the markup), newest first.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,22 +25,24 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
-    Exists,
     F,
     FloatField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db.models.expressions import RawSQL, Window
+from django.db.models.functions import Coalesce, RowNumber
 
 from conversations.models import Contact, Conversation, Part, State, Teammate
 
 MAX_TERM = 200
+# A search ranks this many of its hits, the newest; any more follow them, newest first.
+RANKED = 200
 # The indexed expression (migration 0005): the words of a part's body, markup left out.
 VECTOR = "to_tsvector('simple', regexp_replace(body, '<[^>]*>', ' ', 'g'))"
 QUERY = "websearch_to_tsquery('simple', %s)"
@@ -78,15 +83,20 @@ def tab_filter(key: str, teammate: Teammate | None) -> Q:
 
 
 def tab_counts(teammate: Teammate | None) -> dict[str, int]:
-    """I1: every tab's count, in one query."""
+    """I1: every tab's count, in one query. It counts `state` (never empty), which the index
+    conv_assignee_message_idx holds with the assignee: PostgreSQL reads that index alone,
+    where COUNT(id) would read every row of the table."""
     return Conversation.objects.aggregate(
-        **{tab.key: Count("pk", filter=tab_filter(tab.key, teammate)) for tab in TABS}
+        **{tab.key: Count("state", filter=tab_filter(tab.key, teammate)) for tab in TABS}
     )
 
 
 def inbox_order() -> list:
     """I2: by the last message of a contact or a teammate, newest first."""
-    return [F("last_message_at").desc(nulls_last=True), "-pk"]
+    # Descending as the indexes conv_state_message_idx and conv_assignee_message_idx are
+    # (PostgreSQL: NULLS FIRST), so that a page is read from the index, not sorted from every
+    # row of the tab; `last_message_at` is never empty (conversation_start, migration 0005).
+    return [F("last_message_at").desc(), "-pk"]
 
 
 def waiting(conversation: Conversation, now: datetime) -> str:
@@ -113,31 +123,63 @@ def _span(delta) -> str:
     return f"{hours // 24} d"
 
 
+def outside_markup(term: str) -> str:
+    """A regular expression finding `term` in a stored body's text, not in its tags (SQLite:
+    the substring search must not find "strong" in "<strong>hi</strong>"). A body is
+    sanitised HTML, its text escaped as `html.escape` does: the term is escaped the same way."""
+    return r"(?:^|>)[^<]*?" + re.escape(html.escape(term, quote=False))
+
+
 def search(queryset: QuerySet, term: str) -> QuerySet:
-    """I3: the conversations of `queryset` that `term` finds, annotated `search_rank`."""
+    """I3: the conversations of `queryset` that `term` finds, annotated `search_rank`.
+
+    On PostgreSQL the hits are one list of conversation ids (the messages' words through
+    the GIN index, the contacts, the subject), so that the planner sees how few there are.
+    The rank is 1 for a contact or subject hit, plus the sum of `ts_rank` over the
+    conversation's messages (several messages with the word, or the word more often, rank
+    higher). `ts_rank` reads each message's words again, so only the RANKED newest hits get
+    it (numbered by a window over the hits, so they are read once): a word so common that it
+    finds more conversations lists the rest after them, newest first."""
     term = " ".join((term or "").split())[:MAX_TERM]
     if not term:
         return queryset.annotate(search_rank=Value(0.0, output_field=FloatField()))
     people = Contact.objects.filter(Q(name__icontains=term) | Q(email__icontains=term))
-    by_people = Exists(people.filter(conversations=OuterRef("pk")))
+    by_people = (
+        Conversation.contacts.through.objects.filter(contact__in=people)
+        .order_by()
+        .values("conversation_id")
+    )
+    named = Q(subject__icontains=term) | Q(pk__in=by_people)
     if connection.vendor != "postgresql":
-        texts = Part.objects.filter(body__icontains=term).values("conversation_id")
-        return queryset.filter(Q(subject__icontains=term) | Q(pk__in=texts) | by_people).annotate(
+        texts = Part.objects.filter(body__iregex=outside_markup(term)).values("conversation_id")
+        return queryset.filter(named | Q(pk__in=texts)).annotate(
             search_rank=Value(0.0, output_field=FloatField())
         )
     matches = RawSQL(f"{VECTOR} @@ {QUERY}", [term], output_field=BooleanField())
-    texts = Part.objects.filter(matches).values("conversation_id")
-    best = (
-        Part.objects.filter(matches, conversation_id=OuterRef("pk"))
-        .annotate(rank=RawSQL(f"ts_rank({VECTOR}, {QUERY})", [term], output_field=FloatField()))
-        .order_by("-rank")
-        .values("rank")[:1]
+    by_subject = Conversation.objects.filter(subject__icontains=term).order_by().values("pk")
+    hits = Part.objects.filter(matches).order_by().values("conversation_id")
+    hits = hits.union(by_people, by_subject)
+    words = (
+        Part.objects.filter(conversation_id=OuterRef("pk"))
+        .order_by()
+        .values("conversation_id")
+        .annotate(rank=Sum(RawSQL(f"ts_rank({VECTOR}, {QUERY})", [term], FloatField())))
+        .values("rank")
     )
-    return queryset.filter(Q(subject__icontains=term) | Q(pk__in=texts) | by_people).annotate(
-        search_rank=Coalesce(Subquery(best, output_field=FloatField()), 0.0)
-        + Case(
-            When(Q(subject__icontains=term) | by_people, then=Value(1.0)),
-            default=Value(0.0),
-            output_field=FloatField(),
+    return (
+        queryset.filter(pk__in=hits)
+        .annotate(search_recency=Window(RowNumber(), order_by=inbox_order()))
+        .annotate(
+            search_rank=Case(
+                When(named, then=Value(1.0)), default=Value(0.0), output_field=FloatField()
+            )
+            + Case(
+                When(
+                    search_recency__lte=RANKED,
+                    then=Coalesce(Subquery(words, output_field=FloatField()), 0.0),
+                ),
+                default=Value(0.0),
+                output_field=FloatField(),
+            )
         )
     )
