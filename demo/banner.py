@@ -50,7 +50,7 @@ def banner(*, port: int, made: dict[str, str]) -> str:
     site = f"http://127.0.0.1:{port}"
     rows = logins()
     shown = rows[:MAX_LOGINS]
-    lines = ["", f"  csat is running at {site}/admin/", ""]
+    lines = ["", f"  csat is running at {site}/  (the inbox: {site}/admin/)", ""]
     if not rows:
         lines.append("  No login yet: `.venv/bin/python manage.py ensure_admin` makes one.")
     else:

@@ -166,7 +166,8 @@ def test_the_banner_lists_every_login_with_the_passwords_made_now(tmp_path):
     first = run_banner(path)
 
     lines = first.splitlines()
-    assert "  csat is running at http://127.0.0.1:8790/admin/" in lines
+    site = "http://127.0.0.1:8790"
+    assert f"  csat is running at {site}/  (the inbox: {site}/admin/)" in lines
     admin, manager, teammate = (
         next(i for i, line in enumerate(lines) if line.strip().startswith(name))
         for name in ("admin ", "mia.manager ", "ann.lee ")

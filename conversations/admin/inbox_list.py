@@ -66,7 +66,6 @@ class InboxListMixin:
         "conversation_cell",
         "waiting_cell",
         "assignee",
-        "channel",
         "rating_cell",
     )
     list_display_links = ("conversation_cell",)
@@ -134,8 +133,9 @@ class InboxListMixin:
             for c in obj.contacts.all()
         )
         return format_html(
-            '<span class="inbox-who">{}</span><span class="inbox-title">{}</span>'
-            '<span class="inbox-preview">{}</span>',
+            '<span class="inbox-who"><span class="inbox-channel">{}</span> {}</span>'
+            '<span class="inbox-title">{}</span><span class="inbox-preview">{}</span>',
+            obj.get_channel_display(),
             people or "No contact",
             obj.subject or obj.first_line or f"Conversation #{obj.pk}",
             obj.preview if obj.preview != obj.first_line or obj.subject else "",
