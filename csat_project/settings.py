@@ -101,6 +101,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if not env.bool("POSTGRES_JIT", default=False):
+        # PostgreSQL's JIT compiles a plan's expressions when it guesses a query is costly:
+        # 100–200 ms on the inbox search and report pages, more than the queries themselves
+        # take (bench/inbox.py); off for the app's short queries unless POSTGRES_JIT=true.
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = (options.get("options", "") + " -c jit=off").strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

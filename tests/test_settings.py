@@ -204,3 +204,14 @@ def test_the_worker_log_level_is_q_log_level(production_env):
     assert told["loggers"]["django-q"]["level"] == "DEBUG"
     assert told["loggers"]["django-q"]["handlers"] == ["worker_started"]
     assert told["handlers"]["worker_started"]["path"] == "/tmp/started"
+
+
+def test_postgresql_connections_run_without_jit_unless_told(production_env):
+    """PostgreSQL's JIT costs the inbox search and the report pages 100–200 ms a query
+    (bench/inbox.py): off on the app's connections, on with POSTGRES_JIT=true."""
+    production_env["DATABASE_URL"] = "postgres://csat@db.example.com:5432/csat"
+    options = _settings(production_env, "DATABASES")["DATABASES"]["default"]["OPTIONS"]
+    assert options["options"] == "-c jit=off"
+    production_env["POSTGRES_JIT"] = "true"
+    options = _settings(production_env, "DATABASES")["DATABASES"]["default"].get("OPTIONS", {})
+    assert "jit" not in options.get("options", "")
