@@ -1,3 +1,4 @@
+import importlib
 import os
 import shutil
 
@@ -152,3 +153,13 @@ def smtp():
     ):
         yield server
     server.stop()
+
+
+@pytest.fixture
+def migration_groups(transactional_db):
+    """The Teammates and Admins groups with the permissions their migration gives them: a
+    transactional test that ran before this one flushed them (pytest-django runs those last,
+    in file order), so a transactional test that needs a teammate's rights asks for this."""
+    from django.apps import apps
+
+    importlib.import_module("conversations.migrations.0002_groups").create_groups(apps, None)

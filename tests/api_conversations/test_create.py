@@ -177,7 +177,7 @@ def test_an_unusable_idempotency_key_is_a_400(api, contact):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_requests_with_one_key_create_once(api_login):
+def test_concurrent_requests_with_one_key_create_once(api_login, migration_groups):
     """Retries racing with one key: one conversation, every answer is that conversation."""
     teammate = TeammateFactory()
     contact = ContactFactory()
