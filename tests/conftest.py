@@ -159,7 +159,25 @@ def smtp():
 def migration_groups(transactional_db):
     """The Teammates and Admins groups with the permissions their migration gives them: a
     transactional test that ran before this one flushed them (pytest-django runs those last,
-    in file order), so a transactional test that needs a teammate's rights asks for this."""
-    from django.apps import apps
+    in file order), so a transactional test that needs a teammate's rights asks for this.
+    (The permissions themselves are made again after each flush, by post_migrate.)"""
+    from django.contrib.auth.models import Group, Permission
 
-    importlib.import_module("conversations.migrations.0002_groups").create_groups(apps, None)
+    groups = importlib.import_module("conversations.migrations.0002_groups")
+
+    def permissions(pairs):
+        return [
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            for app_label, codename in pairs
+        ]
+
+    teammates, _ = Group.objects.get_or_create(name="Teammates")
+    teammates.permissions.add(*permissions(groups.TEAMMATE_PERMISSIONS))
+    admins, _ = Group.objects.get_or_create(name="Admins")
+    admins.permissions.add(
+        *permissions(
+            (app_label, f"{action}_{model}")
+            for app_label, model in groups.ADMIN_MODELS
+            for action in ("view", "add", "change", "delete")
+        )
+    )
