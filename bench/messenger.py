@@ -45,7 +45,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from benchkit import fresh_database  # bench/, the scripts' folder
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -90,22 +91,6 @@ def free_port() -> int:
 # --- the database -------------------------------------------------------------------------------
 
 
-def fresh_postgres(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            admin.execute(f'CREATE DATABASE "{name}"')
-            return
-    with psycopg.connect(url, autocommit=True) as db:
-        db.execute("DROP SCHEMA public CASCADE")
-        db.execute("CREATE SCHEMA public")
-
-
 def environment(args, port: int, static_root: Path) -> dict:
     """The environment of gunicorn and of this process's Django: the production settings,
     plain http on loopback."""
@@ -141,14 +126,7 @@ def environment(args, port: int, static_root: Path) -> dict:
 
 def setup_django(args, env: dict) -> None:
     url = args.database_url
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-    elif url.startswith(("postgres://", "postgresql://")):
-        fresh_postgres(url)
-    else:
-        raise SystemExit("--database-url: sqlite:////path or postgresql://…")
+    fresh_database(url)
     os.environ.update(env)
     sys.path[:0] = [str(ROOT), str(BENCH)]
     import django

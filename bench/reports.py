@@ -29,7 +29,8 @@ import time
 import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from benchkit import fresh_database  # bench/, the scripts' folder
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/csat_bench_reports"
@@ -86,31 +87,10 @@ def parse():
 # --- setup --------------------------------------------------------------------------------------
 
 
-def fresh_postgres(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            admin.execute(f'CREATE DATABASE "{name}"')
-            return
-    with psycopg.connect(url, autocommit=True) as db:
-        db.execute("DROP SCHEMA public CASCADE")
-        db.execute("CREATE SCHEMA public")
-
-
 def setup_django(args):
     url = args.database_url
     if not args.no_seed:
-        if url.startswith("sqlite:///"):
-            path = Path(url.removeprefix("sqlite:///"))
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        elif url.startswith(("postgres://", "postgresql://")):
-            fresh_postgres(url)
+        fresh_database(url)
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "csat_project.settings",
