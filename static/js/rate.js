@@ -1,4 +1,5 @@
-/* The rating page (templates/ratings/rate.html): no inline script, nothing from another site.
+/* The rating page (templates/ratings/rate.html) and the Messenger's card (messenger/frame.html):
+   no inline script, nothing from another site.
 
    1. A1, A10: the button marked data-autosubmit (the email link's reaction) is posted once on
       load, with auto=1 so the server can tell this post from a person's press on a button
@@ -33,15 +34,15 @@
     var hint = document.getElementById(box.getAttribute("data-room"));
     var max = parseInt(box.getAttribute("maxlength"), 10);
     if (!hint || !max) { return; }
-    function update() {
-      var left = Math.max(max - box.value.length, 0);
-      hint.textContent = grouped(left) + (left === 1 ? " character left" : " characters left");
-      hint.classList.toggle("low", left <= Math.min(100, max / 10));
-    }
-    box.addEventListener("input", update);
-    update();
+    var left = Math.max(max - box.value.length, 0);
+    hint.textContent = grouped(left) + (left === 1 ? " character left" : " characters left");
+    hint.classList.toggle("low", left <= Math.min(100, max / 10));
   }
 
+  // Delegated, so that a box drawn later (the Messenger redraws its cards) counts too.
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("textarea[data-room]")) { room(event.target); }
+  });
   Array.prototype.forEach.call(document.querySelectorAll("textarea[data-room]"), room);
   autosubmit();
 })();

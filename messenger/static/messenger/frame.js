@@ -337,18 +337,6 @@
     }, offline);
   });
 
-  // The card's comment box says how much room is left, as on the rating page (rate.js).
-  threads.addEventListener("input", function (event) {
-    var box = event.target;
-    if (!box.matches || !box.matches("textarea[data-room]")) { return; }
-    var hint = document.getElementById(box.getAttribute("data-room"));
-    var max = parseInt(box.getAttribute("maxlength"), 10);
-    if (!hint || !max) { return; }
-    var left = Math.max(max - box.value.length, 0);
-    hint.textContent = String(left).replace(/\B(?=(\d{3})+(?!\d))/g, ",") +
-      (left === 1 ? " character left" : " characters left");
-  });
-
   function cardSays(conversation, words) {
     Array.prototype.forEach.call(sections(), function (section) {
       var note = section.querySelector("[data-card] .mx-card-status");
