@@ -26,6 +26,19 @@ MAX_USERNAME = 150
 MAX_EMAIL = 254
 
 
+def email_clean(email) -> str:
+    """An email address, trimmed; a `ValidationError` in words when it is not one or is longer
+    than the column holds (the contacts', the users' and the Messenger's one check)."""
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(f"{email!r} is not a valid email address.") from None
+    if len(email) > MAX_EMAIL:
+        raise ValidationError(f"An email address is at most {MAX_EMAIL} characters.")
+    return email
+
+
 @transaction.atomic
 def contact_create(
     *, role: str, name: str = "", email: str, external_id: str | None = None
@@ -34,11 +47,7 @@ def contact_create(
     Messenger knows them (W3)."""
     if role not in Contact.Role.values:
         raise ValidationError(f"Unknown contact role {role!r}: use 'user' or 'lead'.")
-    email = (email or "").strip()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError(f"{email!r} is not a valid email address.") from None
+    email = email_clean(email)
     name = (name or "").strip()
     refuse_nul(name, "name")  # full_clean() does not check it (model CharField)
     if external_id is not None:
@@ -62,19 +71,13 @@ def teammate_create(
     name = (name or "").strip()
     if not name:
         raise ValidationError("A teammate needs a name.")
-    email = (email or "").strip()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError(f"{email!r} is not a valid email address.") from None
+    email = email_clean(email)
     username = (username or email).strip()
     refuse_nul(name, "name")
     refuse_nul(username, "username")
     # No full_clean() here: the lengths the columns hold, checked in words (see above).
     if len(name) > MAX_TEAMMATE_NAME:
         raise ValidationError(f"A teammate's name is at most {MAX_TEAMMATE_NAME} characters.")
-    if len(email) > MAX_EMAIL:
-        raise ValidationError(f"An email address is at most {MAX_EMAIL} characters.")
     if len(username) > MAX_USERNAME:
         raise ValidationError(
             f"A username is at most {MAX_USERNAME} characters (without one, the email address "
