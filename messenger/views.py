@@ -121,7 +121,8 @@ def _frame_response(request, *, mode: str, host: str = "", link: str = "", page=
             "start": reverse("messenger:start"),
             "reply": reverse("messenger:reply", args=[0]),
             "me": reverse("messenger:me"),
-            "card": "/api/v1/messenger/ratings/",
+            # The card API's base (frame.js adds "<token>/reaction/" or "<token>/comment/").
+            "card": reverse("api:messenger-card", args=["-"]).removesuffix("-/"),
         },
     }
     response = render(
