@@ -25,6 +25,8 @@ SETTINGS_FIELDS = (
     "rating_window_hours",
     "prevent_change_after",
     "change_window_hours",
+    "limit_asking_contact",
+    "fatigue_days",
     "survey_question",
     "low_rating_reasons",
     "happiness_target",
@@ -32,7 +34,8 @@ SETTINGS_FIELDS = (
 MAX_REASONS = 12
 MAX_REASON_LENGTH = 80
 QUESTION_MISSING = "Write the question shown above the five reactions."
-# Each hour limit with its toggle: the hours are needed only while the toggle is on.
+# Each limit with its toggle (A4, A5 hours; E9 days): the number is needed only while the
+# toggle is on.
 WINDOWS = (
     (
         "prevent_rating_after",
@@ -44,6 +47,12 @@ WINDOWS = (
         "change_window_hours",
         "Enter the number of hours during which customers may change their rating, "
         "or turn the limit off.",
+    ),
+    (
+        "limit_asking_contact",
+        "fatigue_days",
+        "Enter the number of days (1 to 365) between two requests to the same contact, "
+        "or turn the fatigue guard off.",
     ),
 )
 TARGET_MESSAGE = "The happiness target is a whole number from 0 to 100."

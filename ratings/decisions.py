@@ -1,4 +1,4 @@
-"""Deciding on each close (E1–E8, D2–D5): the queued task, its enqueueing and the sweep.
+"""Deciding on each close (E1–E9, D2–D5): the queued task, its enqueueing and the sweep.
 
 `rating_request_send` is the body of the queued task. It may run twice, on two workers at
 once, or again after a failure: the conversation row lock puts runs in order, each close is
@@ -20,12 +20,12 @@ from django_q.tasks import async_task
 from redis.exceptions import RedisError
 
 from conversations import clock
-from conversations.models import Conversation, ConversationClose, State
+from conversations.models import Contact, Conversation, ConversationClose, State
 from conversations.outbox import due_for_retry, with_reconnects
 from ratings.delivery import request_deliver
 from ratings.figures import figures_add, local_day
 from ratings.models import RatingDecision, RatingRequest, RatingSettings
-from ratings.rules import CloseFacts, eligibility
+from ratings.rules import CloseFacts, Switches, eligibility
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,8 @@ def _decide(conversation_id: int) -> int | None:
             if close.pk != latest_close_id or conversation.state != State.CLOSED:
                 _record(close, rule="reopened")
                 continue
-            rule = eligibility(_facts(conversation, close, request), settings.switches)
+            switches = settings.switches
+            rule = eligibility(_facts(conversation, close, request, switches), switches)
             if rule is not None:
                 _record(close, rule=rule)
                 continue
@@ -122,7 +123,10 @@ def _decide(conversation_id: int) -> int | None:
 
 
 def _facts(
-    conversation: Conversation, close: ConversationClose, request: RatingRequest | None
+    conversation: Conversation,
+    close: ConversationClose,
+    request: RatingRequest | None,
+    switches: Switches,
 ) -> CloseFacts:
     return CloseFacts(
         origin=conversation.origin,
@@ -134,6 +138,29 @@ def _facts(
         closed_at=close.closed_at,
         quiet=close.quiet,
         request_already_sent=request is not None,
+        contact_last_asked_at=_contact_last_asked_at(conversation, close, switches),
+    )
+
+
+def _contact_last_asked_at(
+    conversation: Conversation, close: ConversationClose, switches: Switches
+) -> datetime | None:
+    """E9: when the conversation's one contact was last sent a rating request, in any
+    conversation; looked up only while the fatigue guard is on. The contact's row is locked
+    first, so that two of their conversations decided at once on two workers take turns: the
+    second sees the first's request."""
+    if switches.fatigue_days is None or close.contact_count != 1:
+        return None
+    contact = (
+        Contact.objects.select_for_update(of=("self",)).filter(conversations=conversation).first()
+    )
+    if contact is None:
+        return None
+    return (
+        RatingRequest.objects.filter(contact=contact)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
     )
 
 

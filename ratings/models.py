@@ -87,6 +87,18 @@ class RatingSettings(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Counted from the close. On its own it never blocks a first rating.",
     )
+    limit_asking_contact = models.BooleanField(
+        "Don't ask the same contact more than once in a given number of days",
+        default=False,
+        help_text="The fatigue guard (E9): a close within that many days of the contact's "
+        "last rating request, in any conversation, sends nothing.",
+    )
+    fatigue_days = models.PositiveIntegerField(
+        "Days between two requests to a contact",
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="Counted from the last request sent to the contact to this close.",
+    )
     rating_app = models.ForeignKey(
         MessengerApp,
         null=True,
@@ -153,6 +165,7 @@ class RatingSettings(models.Model):
             for_leads=self.ask_leads,
             direct_outbound=self.send_direct_outbound,
             outbound_api_workflows=self.send_outbound_api_workflows,
+            fatigue_days=self.fatigue_days if self.limit_asking_contact else None,
         )
 
     def windows(self, workflow: Workflow | None) -> Windows:
@@ -198,6 +211,8 @@ class RatingRequest(Deliverable):
             # their rating, read from the index alone (key columns, so SQLite has it too).
             models.Index(fields=["created_at", "teammate", "id"], name="request_created_cover_idx"),
             models.Index(fields=["teammate", "created_at"], name="request_teammate_created_idx"),
+            # E9: a contact's latest request.
+            models.Index(fields=["contact", "created_at"], name="request_contact_created_idx"),
         ]
 
     def __str__(self):

@@ -1,6 +1,7 @@
 """The rating rules as pure functions over plain values: no database, no clock.
 
-`eligibility` decides whether a close sends a rating request (DESIGN.md E1–E8);
+`eligibility` decides whether a close sends a rating request (DESIGN.md E1–E8, and E9:
+`asked_too_recently`, the fatigue guard);
 `answer_refusal` decides whether a customer's rating, change or comment is refused (A3–A6);
 `effective_windows` picks the hour limits that apply to a conversation (W1, W2);
 `scanner_burst` and `scanner_quiet` tell a mail scanner's posts from a person's (A10).
@@ -31,6 +32,8 @@ RULE_WORDS = {
     "E5": "It is a group conversation: more than one contact takes part.",
     "E6": "A rating request was already sent in this conversation.",
     "E8": "The teammate closed it quietly.",
+    "E9": "The customer was sent a rating request more recently than the fatigue guard "
+    "allows: a contact is asked at most once in the set number of days.",
     "reopened": "It was reopened before the request went out; the next close decides.",
     "A3": "A comment was left with this rating, so it can no longer be changed.",
     "A4": "The time to rate this conversation has passed.",
@@ -58,6 +61,8 @@ class Switches:
     for_leads: bool
     direct_outbound: bool
     outbound_api_workflows: bool
+    # E9: ask the same contact at most once in this many days; None when the guard is off.
+    fatigue_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,14 +78,17 @@ class CloseFacts:
     closed_at: datetime
     quiet: bool
     request_already_sent: bool
+    # E9: when this close's contact was last sent a rating request (in any conversation);
+    # None when never, or when the guard is off (then it is not looked up).
+    contact_last_asked_at: datetime | None = None
 
 
 def eligibility(facts: CloseFacts, switches: Switches) -> str | None:
     """None when this close sends a rating request, else the first rule that fails.
 
-    The order is E8, E6, E1, E2, E3, E4, E5: a teammate's explicit quiet close and an
+    The order is E8, E6, E1, E2, E3, E4, E5, E9: a teammate's explicit quiet close and an
     earlier request are the reasons an admin most needs to see, before the settings and the
-    conversation's content.
+    conversation's content; the contact's other conversations (E9) come last.
     """
     if facts.quiet:
         return "E8"
@@ -98,7 +106,24 @@ def eligibility(facts: CloseFacts, switches: Switches) -> str | None:
         return "E4"
     if facts.contact_count != 1:
         return "E5"
+    if asked_too_recently(
+        last_asked_at=facts.contact_last_asked_at,
+        closed_at=facts.closed_at,
+        days=switches.fatigue_days,
+    ):
+        return "E9"
     return None
+
+
+def asked_too_recently(
+    *, last_asked_at: datetime | None, closed_at: datetime, days: int | None
+) -> bool:
+    """E9, the fatigue guard: with the guard on (`days`), a contact sent a rating request
+    less than `days` × 24 hours before this close is not asked again. Exactly `days` later
+    they may be; a contact never asked, or the guard off, is never held back by it."""
+    if days is None or last_asked_at is None:
+        return False
+    return closed_at - last_asked_at < timedelta(days=days)
 
 
 def _teammate_participated(facts: CloseFacts, switches: Switches) -> bool:

@@ -4,7 +4,7 @@ Each use case has its home; this module gathers their entry points so that calle
 names queued by earlier releases, such as `ratings.services.rating_request_send`) keep
 working:
 
-- `ratings.decisions`: the close receiver, enqueueing, the D5 sweep, the send task (E1–E8);
+- `ratings.decisions`: the close receiver, enqueueing, the D5 sweep, the send task (E1–E9);
 - `ratings.delivery`: handing a survey over exactly once (D4), and `ratings.surveys`, what a
   survey is on each channel (D1, D3);
 - `ratings.answers`: the customer's rating, change and comment (A1–A8), follow-up (R3);

@@ -68,6 +68,10 @@ def test_update_some_settings(as_admin):
         ({"ask_users": "no"}, "ask_users"),
         ({"rating_window_hours": "12"}, "rating_window_hours"),
         ({"colour": "blue"}, "colour"),
+        ({"fatigue_days": 0}, "fatigue_days"),
+        ({"fatigue_days": 366}, "fatigue_days"),
+        ({"limit_asking_contact": True, "fatigue_days": None}, "fatigue_days"),
+        ({"limit_asking_contact": "yes"}, "limit_asking_contact"),
     ],
 )
 def test_invalid_settings_are_refused_by_name(as_admin, body, field):

@@ -67,6 +67,9 @@ def test_reasons_may_come_as_a_list_of_lines():
         ({"colour": "blue"}, "colour"),
         ({"prevent_rating_after": True, "rating_window_hours": None}, "rating_window_hours"),
         ({"prevent_change_after": True, "change_window_hours": None}, "change_window_hours"),
+        ({"fatigue_days": 0}, "fatigue_days"),
+        ({"fatigue_days": 366}, "fatigue_days"),
+        ({"limit_asking_contact": True, "fatigue_days": None}, "fatigue_days"),
     ],
 )
 def test_a_wrong_setting_is_refused_by_name(changes, field):
@@ -94,6 +97,15 @@ def test_empty_hours_with_the_limit_off_keep_the_stored_hours():
     rating_settings_update(by=None, rating_window_hours=36)
     saved = rating_settings_update(by=None, prevent_rating_after=False, rating_window_hours=None)
     assert (saved.prevent_rating_after, saved.rating_window_hours) == (False, 36)
+
+
+def test_E9_fatigue_days_at_their_limits():
+    assert rating_settings_update(by=None, fatigue_days=1).fatigue_days == 1
+    saved = rating_settings_update(by=None, limit_asking_contact=True, fatigue_days=365)
+    assert (saved.limit_asking_contact, saved.fatigue_days) == (True, 365)
+    assert saved.switches.fatigue_days == 365
+    saved = rating_settings_update(by=None, limit_asking_contact=False)
+    assert saved.switches.fatigue_days is None  # off: the days are kept, not applied
 
 
 def test_the_settings_reader_never_writes():

@@ -27,6 +27,13 @@ class RatingSettingsSerializer(StrictSerializer):
     rating_window_hours = StrictIntegerField(min_value=1, max_value=2_147_483_647, required=False)
     prevent_change_after = StrictBooleanField(required=False, help_text="A5.")
     change_window_hours = StrictIntegerField(min_value=1, max_value=2_147_483_647, required=False)
+    limit_asking_contact = StrictBooleanField(required=False, help_text="E9: the fatigue guard.")
+    fatigue_days = StrictIntegerField(
+        min_value=1,
+        max_value=365,
+        required=False,
+        help_text="E9: days between two requests to the same contact.",
+    )
     rating_app = IdField(required=False, allow_null=True, help_text="D3: an installed app's id.")
     happiness_target = StrictIntegerField(min_value=0, max_value=100, required=False)
     survey_question = StrictCharField(max_length=200, required=False)

@@ -14,6 +14,7 @@ from conversations.models import Workflow
 from ratings.configure import (
     QUESTION_MISSING,
     SETTINGS_FIELDS,
+    WINDOWS,
     rating_settings_clean,
     rating_settings_update,
 )
@@ -33,7 +34,7 @@ class RatingSettingsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for hours in ("rating_window_hours", "change_window_hours"):
+        for _toggle, hours, _message in WINDOWS:
             if hours in self.fields:
                 # Only needed while its toggle is on: the service says so when it is.
                 self.fields[hours].required = False
@@ -73,7 +74,7 @@ class RatingSettingsAdmin(admin.ModelAdmin):
                 "Ask for conversation rating",
                 {
                     "description": "The survey goes out when a teammate closes a conversation "
-                    "that meets the rules (E1–E8).",
+                    "that meets the rules (E1–E9).",
                     "fields": ("ask_users", "ask_leads", "rating_app"),
                 },
             ),
@@ -91,6 +92,14 @@ class RatingSettingsAdmin(admin.ModelAdmin):
                         "prevent_change_after",
                         "change_window_hours",
                     ),
+                },
+            ),
+            (
+                "Survey fatigue",
+                {
+                    "description": "Customers with many conversations are not asked after "
+                    "every one (E9). Off by default.",
+                    "fields": ("limit_asking_contact", "fatigue_days"),
                 },
             ),
             ("Survey", {"fields": ("survey_question", "low_rating_reasons")}),
