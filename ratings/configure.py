@@ -30,6 +30,7 @@ SETTINGS_FIELDS = (
     "survey_question",
     "low_rating_reasons",
     "happiness_target",
+    "min_ratings_for_csat",
 )
 MAX_REASONS = 12
 MAX_REASON_LENGTH = 80

@@ -15,7 +15,9 @@ from conversations.models import (
 )
 from conversations.outbox import Deliverable
 from ratings.rules import Switches, Windows, effective_windows, rule_words
+from ratings.scale import DEFAULT_MIN_RATINGS
 
+MIN_RATINGS_MESSAGE = "Ask for at least 1 rating before a CSAT is shown."
 DEFAULT_QUESTION = "How would you rate the help you got from our team?"
 DEFAULT_LOW_RATING_REASONS = "\n".join(
     [
@@ -112,6 +114,13 @@ class RatingSettings(models.Model):
         "Happiness target (%)",
         default=80,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    min_ratings_for_csat = models.PositiveIntegerField(
+        "Ratings needed for a CSAT",
+        default=DEFAULT_MIN_RATINGS,
+        validators=[MinValueValidator(1, MIN_RATINGS_MESSAGE)],
+        help_text="With fewer ratings the reports say “too few ratings” instead of a "
+        "percentage and claim nothing against the target (S4a).",
     )
     survey_question = models.CharField(max_length=200, default=DEFAULT_QUESTION)
     low_rating_reasons = models.TextField(

@@ -16,13 +16,14 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from ratings.scale import REACTIONS
+from ratings.scale import ABOVE, BELOW, NO_RATINGS, REACTIONS, TOO_FEW, WITHIN
 from ratings.scale import reaction as scale_reaction
-from reports.templatetags.report_tags import percent_number
+from reports.templatetags.report_tags import percent_number, range_numbers
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_SIZE = 2000
+TOO_FEW_WORDS = "too few ratings"
 
 
 class Echo:
@@ -60,23 +61,38 @@ def _when(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
-def teammates_csv(*, rows, period, target: int) -> StreamingHttpResponse:
-    header = ["Teammate", "Requests", "Ratings", "CSAT %"]
+# S4b's standing in the CSV's words (the pages' badges).
+STANDING_WORDS = {
+    ABOVE: "above",
+    BELOW: "below",
+    WITHIN: "can't tell yet",
+    TOO_FEW: TOO_FEW_WORDS,
+    NO_RATINGS: "",
+}
+
+
+def teammates_csv(*, rows, period, standards) -> StreamingHttpResponse:
+    """R2's rows; S4: the 95 % range beside the CSAT, "too few ratings" in place of a CSAT
+    under the threshold (the range is still given), the standing in S4b's words."""
+    header = ["Teammate", "Requests", "Ratings", "CSAT %", "CSAT 95 % low", "CSAT 95 % high"]
     header += [r.label for r in reversed(REACTIONS)]
-    header += ["Happiness target %", "Against target"]
+    header += ["Happiness target %", "Ratings needed", "Against target"]
 
     def lines():
         for row in rows:
-            csat = row.csat
-            standing = "" if csat is None else ("above" if csat >= target else "below")
+            low, high = range_numbers(row.interval) or ("", "")
+            csat = TOO_FEW_WORDS if row.too_few and row.ratings else percent_number(row.csat)
             yield [
                 row.name,
                 row.requests,
                 row.ratings,
-                percent_number(csat) or "",
+                csat or "",
+                low,
+                high,
                 *(row.counts.by_value[r.value] for r in reversed(REACTIONS)),
-                target,
-                standing,
+                standards.target,
+                standards.min_ratings,
+                STANDING_WORDS[row.standing],
             ]
 
     return _stream(header, lines(), f"teammates_{_period_part(period)}.csv")

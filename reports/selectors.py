@@ -9,7 +9,8 @@ Choices every figure shares (the pages say so too):
 R1's and R2's figures add up the daily figures (`ratings.figures`: per local day and teammate,
 kept by the services in the transaction of each request and answer), so they cost a few rows
 per day and teammate at any number of ratings; R3 and R4 list ratings. Nothing here loops over
-ratings in Python; loops are over days, weeks or teammates.
+ratings in Python; loops are over days, weeks or teammates. S4's interval is computed in
+Python from those sums (no query of its own).
 """
 
 from __future__ import annotations
@@ -32,7 +33,17 @@ from ratings.models import (
     RatingSettings,
     value_column,
 )
-from ratings.scale import LOW_VALUES, POSITIVE_VALUES, REACTIONS
+from ratings.scale import (
+    ABOVE,
+    BELOW,
+    DEFAULT_MIN_RATINGS,
+    LOW_VALUES,
+    POSITIVE_VALUES,
+    REACTIONS,
+    target_standing,
+    too_few_ratings,
+    wilson_interval,
+)
 
 PRESETS = (7, 30, 90)
 DEFAULT_DAYS = 30
@@ -159,9 +170,39 @@ class Counts:
     def csat(self) -> float | None:
         return share(self.positive, self.total)
 
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """S4: the CSAT's 95 % Wilson interval, (low, high) as percentages; None without
+        ratings."""
+        found = wilson_interval(self.positive, self.total)
+        return None if found is None else (100.0 * found[0], 100.0 * found[1])
+
+    def too_few(self, standards: Standards) -> bool:
+        """S4a: fewer ratings than the settings' threshold."""
+        return too_few_ratings(self.total, standards.min_ratings)
+
+    def standing(self, standards: Standards) -> str:
+        """S4b: ABOVE, BELOW, WITHIN, TOO_FEW or NO_RATINGS against the target."""
+        return target_standing(self.interval, standards.target, too_few=self.too_few(standards))
+
     @classmethod
     def from_row(cls, row: dict) -> Counts:
         return cls(by_value={r.value: row.get(value_column(r.value)) or 0 for r in REACTIONS})
+
+
+@dataclass(frozen=True)
+class Standards:
+    """What a CSAT is measured against: the happiness target (%) and, for S4a, the ratings
+    needed before a CSAT is shown (both from the rating settings)."""
+
+    target: int = 80
+    min_ratings: int = DEFAULT_MIN_RATINGS
+
+
+def meets(standing: str) -> bool | None:
+    """S4b as a yes/no: True only when wholly above, False only when wholly below, None when
+    nothing can be claimed (no ratings, too few, or the target within the interval)."""
+    return {ABOVE: True, BELOW: False}.get(standing)
 
 
 @dataclass(frozen=True)
@@ -171,15 +212,37 @@ class Summary:
     answered: int
     target: int
     reasons: list[tuple[str, int]] = field(default_factory=list)
+    min_ratings: int = DEFAULT_MIN_RATINGS
 
     @property
     def response_rate(self) -> float | None:
         return share(self.answered, self.requests)
 
     @property
+    def standards(self) -> Standards:
+        return Standards(target=self.target, min_ratings=self.min_ratings)
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        return self.counts.interval
+
+    @property
+    def too_few(self) -> bool:
+        return self.counts.too_few(self.standards)
+
+    @property
+    def standing(self) -> str:
+        return self.counts.standing(self.standards)
+
+    @property
     def meets_target(self) -> bool | None:
-        csat = self.counts.csat
-        return None if csat is None else csat >= self.target
+        return meets(self.standing)
+
+
+def report_standards() -> Standards:
+    """The target and S4a's threshold: one query (a read: the defaults when never saved)."""
+    settings = RatingSettings.current()
+    return Standards(target=settings.happiness_target, min_ratings=settings.min_ratings_for_csat)
 
 
 def happiness_target() -> int:
@@ -191,12 +254,14 @@ def csat_summary(*, period: Period, teammate_id: int | None = None) -> Summary:
     sums = _figures(DailyFigures, period, teammate_id).aggregate(
         **_sums("requests", "answered", *VALUE_COLUMNS)
     )
+    standards = report_standards()
     return Summary(
         counts=Counts.from_row(sums),
         requests=sums["requests"],
         answered=sums["answered"],
-        target=happiness_target(),
+        target=standards.target,
         reasons=low_rating_reasons(period=period, teammate_id=teammate_id),
+        min_ratings=standards.min_ratings,
     )
 
 
@@ -264,6 +329,7 @@ class TeammateRow:
     name: str
     requests: int
     counts: Counts
+    standards: Standards = Standards()
 
     @property
     def ratings(self) -> int:
@@ -273,19 +339,48 @@ class TeammateRow:
     def csat(self) -> float | None:
         return self.counts.csat
 
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        return self.counts.interval
+
+    @property
+    def low(self) -> float | None:
+        """S4: the interval's lower bound, the CSAT the ratings support at the least."""
+        return None if self.interval is None else self.interval[0]
+
+    @property
+    def too_few(self) -> bool:
+        return self.counts.too_few(self.standards)
+
+    @property
+    def standing(self) -> str:
+        return self.counts.standing(self.standards)
+
+    @property
+    def meets_target(self) -> bool | None:
+        return meets(self.standing)
+
 
 TEAMMATE_SORTS = {
     "name": lambda row: row.name.lower(),
     "requests": lambda row: row.requests,
     "ratings": lambda row: row.ratings,
     "csat": lambda row: (row.csat is not None, row.csat or 0),
+    "low": lambda row: (row.low is not None, row.low or 0),
     **{f"v{r.value}": (lambda row, v=r.value: row.counts.by_value[v]) for r in REACTIONS},
 }
 
 
-def teammates_table(*, period: Period, sort: str = "name", teammate_id: int | None = None):
-    """R2: one row per teammate with requests or ratings in the period; two queries.
-    `sort` is a key of TEAMMATE_SORTS, "-" in front for descending."""
+def teammates_table(
+    *,
+    period: Period,
+    sort: str = "name",
+    teammate_id: int | None = None,
+    standards: Standards | None = None,
+):
+    """R2: one row per teammate with requests or ratings in the period; two queries (a third
+    for the `standards` when not given). `sort` is a key of TEAMMATE_SORTS, "-" in front for
+    descending; "low" is S4's lower bound."""
     key = sort.removeprefix("-")
     if key not in TEAMMATE_SORTS:
         raise ValidationError(f"Unknown sort {sort!r}.")
@@ -297,6 +392,8 @@ def teammates_table(*, period: Period, sort: str = "name", teammate_id: int | No
         .order_by()
     )
     found = {row["teammate_key"]: row for row in sums}
+    if standards is None:
+        standards = report_standards()
     names = dict(Teammate.objects.filter(pk__in=found).values_list("pk", "name"))
     rows = [
         TeammateRow(
@@ -304,6 +401,7 @@ def teammates_table(*, period: Period, sort: str = "name", teammate_id: int | No
             name=names.get(pk, "?"),
             requests=row["requests"],
             counts=Counts.from_row(row),
+            standards=standards,
         )
         for pk, row in found.items()
         if row["requests"] or any(row[column] for column in VALUE_COLUMNS)

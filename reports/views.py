@@ -39,8 +39,11 @@ SORT_COLUMNS = [
     ("requests", "Requests"),
     ("ratings", "Ratings"),
     ("csat", "CSAT"),
+    ("low", "95 % range"),  # S4: sorted by the range's lower bound
     *((f"v{r.value}", r.label) for r in reversed(REACTIONS)),
 ]
+
+SORT_TITLES = {"low": "Sort by the range's low end: the CSAT the ratings support at the least"}
 
 
 def _forbidden(request, message: str):
@@ -178,17 +181,21 @@ def _teammates(request):
         sorts=list(selectors.TEAMMATE_SORTS),
         default_sort="name",
     )
+    standards = selectors.report_standards()
     rows = selectors.teammates_table(
-        period=filters.period, sort=filters.sort, teammate_id=filters.teammate_id
+        period=filters.period,
+        sort=filters.sort,
+        teammate_id=filters.teammate_id,
+        standards=standards,
     )
-    return filters, teammates, rows
+    return filters, teammates, rows, standards
 
 
 @require_safe
 @manager_required
 def teammates(request):
     """R2: one row per teammate, sortable by each column, each linking to its comments."""
-    filters, teammates, rows = _teammates(request)
+    filters, teammates, rows, standards = _teammates(request)
     columns = []
     for key, label in SORT_COLUMNS:
         current = filters.sort.removeprefix("-") == key
@@ -198,6 +205,7 @@ def teammates(request):
                 "key": key,
                 "label": label,
                 "emoji": BY_VALUE[int(key[1:])].emoji if key.startswith("v") else "",
+                "title": SORT_TITLES.get(key, f"Sort by {label.lower()}"),
                 "next": f"-{key}" if current and not descending else key,
                 "aria": ("descending" if descending else "ascending") if current else "",
             }
@@ -210,19 +218,18 @@ def teammates(request):
         page="teammates",
         rows=rows,
         columns=columns,
-        target=selectors.happiness_target(),
+        target=standards.target,
+        standards=standards,
     )
 
 
 @require_safe
 @manager_required
 def teammates_csv(request):
-    filters, _, rows = _teammates(request)
+    filters, _, rows, standards = _teammates(request)
     if filters.errors:
         return _csv_refused(filters)
-    return exports.teammates_csv(
-        rows=rows, period=filters.period, target=selectors.happiness_target()
-    )
+    return exports.teammates_csv(rows=rows, period=filters.period, standards=standards)
 
 
 def _csv_refused(filters):

@@ -87,6 +87,15 @@ def capture(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def csat_from_one_rating(db):
+    """S4a's threshold at 1, for tests of other figures (S1, S3, periods) made of a few
+    ratings: their pages show a CSAT, not "too few ratings"."""
+    from ratings.configure import rating_settings_update
+
+    return rating_settings_update(by=None, min_ratings_for_csat=1)
+
+
+@pytest.fixture
 def manager(db):
     from tests.report_helpers import make_manager
 

@@ -38,6 +38,12 @@ def test_S1_summary_of_ten_ratings_is_40_percent(as_manager, capture, teammate):
         False,
     )
     assert (data["positive"], data["neutral"], data["negative"]) == (4, 4, 2)
+    # S4: 4 of 10 is 16.8–68.7 %, wholly below the 80 % target (S4b); 10 is enough (S4a).
+    assert (data["csat_low"], data["csat_high"]) == (
+        pytest.approx(16.8178, abs=1e-3),
+        pytest.approx(68.7330, abs=1e-3),
+    )
+    assert (data["too_few"], data["standing"], data["min_ratings"]) == (False, "below", 10)
     assert [(r["name"], r["count"], r["share"]) for r in data["by_reaction"]] == [
         ("amazing", 2, 20.0),
         ("great", 2, 20.0),
@@ -65,6 +71,8 @@ def test_summary_of_one_teammate_over_chosen_dates(as_manager, capture, teammate
 def test_summary_with_nothing_to_divide_is_null(as_manager):
     data = as_manager.get("/api/v1/reports/summary/").json()
     assert (data["csat"], data["response_rate"], data["meets_target"]) == (None, None, None)
+    assert (data["csat_low"], data["csat_high"], data["standing"]) == (None, None, "none")
+    assert data["too_few"] is True
 
 
 @pytest.mark.parametrize(
@@ -94,8 +102,11 @@ def test_R2_teammates_figures_sorted(as_manager, capture, teammate, other_teamma
     response = as_manager.get(f"/api/v1/reports/teammates/?{MARCH}&sort=-csat")
     assert response.status_code == 200
     data = response.json()
-    rows = [(r["name"], r["requests"], r["ratings"], r["meets_target"]) for r in data["rows"]]
-    assert rows == [("Otto Other", 2, 2, True), ("Tess Mate", 3, 3, False)]
+    rows = [(r["name"], r["requests"], r["ratings"], r["standing"]) for r in data["rows"]]
+    # S4a: 2 and 3 ratings are fewer than the 10 needed: nothing is claimed.
+    assert rows == [("Otto Other", 2, 2, "too_few"), ("Tess Mate", 3, 3, "too_few")]
+    assert [r["meets_target"] for r in data["rows"]] == [None, None]
+    assert (data["target"], data["min_ratings"]) == (80, 10)
     assert data["rows"][1]["csat"] == pytest.approx(200 / 3)
     assert [r["count"] for r in data["rows"][1]["by_reaction"]] == [1, 1, 0, 0, 1]
     assert as_manager.get("/api/v1/reports/teammates/?sort=mood").status_code == 400

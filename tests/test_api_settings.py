@@ -22,6 +22,7 @@ def test_read_the_settings_without_writing(as_admin):
     assert data["ask_users"] is True and data["rating_window_hours"] == 72
     assert data["low_rating_reasons"][0] == "Slow to answer"
     assert data["rating_app"] is None
+    assert data["min_ratings_for_csat"] == 10  # S4a's default
     assert not RatingSettings.objects.exists()  # a GET never writes
 
 
@@ -37,6 +38,7 @@ def test_update_some_settings(as_admin):
             "survey_question": "  How  did we do? ",
             "low_rating_reasons": ["Too slow", "Rude"],
             "happiness_target": 90,
+            "min_ratings_for_csat": 25,
         },
         format="json",
     )
@@ -48,6 +50,7 @@ def test_update_some_settings(as_admin):
         6,
     )
     assert settings.rating_app == app and settings.happiness_target == 90
+    assert settings.min_ratings_for_csat == 25 and response.json()["min_ratings_for_csat"] == 25
     assert settings.survey_question == "How did we do?"  # the admin form's cleaning
     assert settings.reasons == ["Too slow", "Rude"]
     assert response.json()["low_rating_reasons"] == ["Too slow", "Rude"]
@@ -60,6 +63,8 @@ def test_update_some_settings(as_admin):
         ({"rating_window_hours": 0}, "rating_window_hours"),
         ({"change_window_hours": -3}, "change_window_hours"),
         ({"happiness_target": 101}, "happiness_target"),
+        ({"min_ratings_for_csat": 0}, "min_ratings_for_csat"),
+        ({"min_ratings_for_csat": "10"}, "min_ratings_for_csat"),
         ({"survey_question": "   "}, "survey_question"),
         ({"low_rating_reasons": ["Slow", "slow"]}, "low_rating_reasons"),
         ({"low_rating_reasons": [f"Reason {i}" for i in range(13)]}, "low_rating_reasons"),

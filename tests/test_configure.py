@@ -61,6 +61,7 @@ def test_reasons_may_come_as_a_list_of_lines():
         ({"change_window_hours": 0}, "change_window_hours"),
         ({"happiness_target": 101}, "happiness_target"),
         ({"happiness_target": -1}, "happiness_target"),
+        ({"min_ratings_for_csat": 0}, "min_ratings_for_csat"),
         ({"survey_question": " \n "}, "survey_question"),
         ({"survey_question": "x" * 201}, "survey_question"),
         ({"rating_app": 4242}, "rating_app"),
@@ -106,6 +107,18 @@ def test_E9_fatigue_days_at_their_limits():
     assert saved.switches.fatigue_days == 365
     saved = rating_settings_update(by=None, limit_asking_contact=False)
     assert saved.switches.fatigue_days is None  # off: the days are kept, not applied
+
+
+def test_s4a_min_ratings_for_csat_is_10_by_default_at_least_1_with_a_clear_error():
+    assert RatingSettings.current().min_ratings_for_csat == 10
+    assert rating_settings_update(by=None, min_ratings_for_csat=1).min_ratings_for_csat == 1
+    RatingSettings.load()
+    with pytest.raises(ValidationError) as refused:
+        rating_settings_update(by=None, min_ratings_for_csat=0)
+    assert refused.value.message_dict == {
+        "min_ratings_for_csat": ["Ask for at least 1 rating before a CSAT is shown."]
+    }
+    assert RatingSettings.load().min_ratings_for_csat == 1
 
 
 def test_the_settings_reader_never_writes():

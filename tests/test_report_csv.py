@@ -46,29 +46,42 @@ def test_R5_teammates_csv_equals_the_page(client_, team):
         page = table_rows(client_.get(f"{TEAMMATES}?{query}").content.decode())
         header, *rows = csv_rows(client_.get(f"{TEAMMATES_CSV}?{query}"))
 
-        assert header[:4] == ["Teammate", "Requests", "Ratings", "CSAT %"]
-        assert header[4:9] == ["Amazing", "Great", "OK", "Bad", "Terrible"]
+        assert header[:6] == [
+            "Teammate",
+            "Requests",
+            "Ratings",
+            "CSAT %",
+            "CSAT 95 % low",
+            "CSAT 95 % high",
+        ]
+        assert header[6:11] == ["Amazing", "Great", "OK", "Bad", "Terrible"]
+        assert header[11:] == ["Happiness target %", "Ratings needed", "Against target"]
         assert len(rows) == len(page)
         for cells, shown in zip(rows, page, strict=True):
             csat = shown[3].removesuffix(" %")
             assert cells[:3] == shown[:3]
-            assert cells[3] == ("" if csat == "—" else csat)
-            assert cells[4:9] == shown[4:9]
-            assert cells[10] == shown[9].lower()
+            assert cells[3] == ("" if csat == "—" else csat.lower())
+            assert f"{cells[4]}–{cells[5]} %" == shown[4]  # S4
+            assert cells[6:11] == shown[5:10]
+            assert cells[13] == shown[10].lower().replace("’", "'")
 
 
 def test_R5_teammates_csv_figures(client_, team):
     _, *rows = csv_rows(client_.get(f"{TEAMMATES_CSV}?{MARCH}"))
+    # S4: Ann's 4 of 10 is 16.8–68.7 %, wholly below 80 %; Ben's 3 ratings are too few
+    # (S4a), though their range is given.
+    few = "too few ratings"
     assert rows == [
-        ["Ann Ángel", "10", "10", "40", "2", "2", "2", "2", "2", "80", "below"],
-        ["Ben", "4", "3", "33.3", "1", "0", "0", "1", "1", "80", "below"],
+        ["Ann Ángel", "10", "10", "40", "16.8", "68.7", "2", "2", "2", "2", "2", "80", "10"]
+        + ["below"],
+        ["Ben", "4", "3", few, "6.1", "79.2", "1", "0", "0", "1", "1", "80", "10", few],
     ]
 
 
 def test_R5_a_teammate_with_requests_but_no_ratings_has_an_empty_csat_cell(client_, capture):
     requested(capture, TeammateFactory(name="Quiet"), at=DAY)
     _, row = csv_rows(client_.get(f"{TEAMMATES_CSV}?{MARCH}"))
-    assert row[:4] == ["Quiet", "1", "0", ""]
+    assert row[:6] == ["Quiet", "1", "0", "", "", ""]
     assert row[-1] == ""
 
 

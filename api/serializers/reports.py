@@ -8,6 +8,7 @@ from api.fields import (
     MAX_ID,
     QuerySerializer,
 )
+from ratings.scale import ABOVE, BELOW, NO_RATINGS, TOO_FEW, WITHIN
 from reports.selectors import EARLIEST, LATEST, PRESETS, TEAMMATE_SORTS
 
 
@@ -87,7 +88,33 @@ class TrendSerializer(serializers.Serializer):
     points = TrendPointSerializer(many=True)
 
 
-class SummarySerializer(serializers.Serializer):
+STANDINGS = [ABOVE, BELOW, WITHIN, TOO_FEW, NO_RATINGS]
+
+
+class HonestCsatSerializer(serializers.Serializer):
+    """S4 beside S1's CSAT: its 95 % Wilson interval, S4a's flag, S4b's standing."""
+
+    csat_low = serializers.FloatField(
+        allow_null=True, help_text="S4: the 95 % interval's lower bound, a percentage."
+    )
+    csat_high = serializers.FloatField(
+        allow_null=True, help_text="S4: the 95 % interval's upper bound, a percentage."
+    )
+    too_few = serializers.BooleanField(
+        help_text="S4a: fewer ratings than `min_ratings`; the pages show no CSAT then."
+    )
+    standing = serializers.ChoiceField(
+        choices=STANDINGS,
+        help_text="S4b: `above` or `below` only when the whole interval is; `within` when the "
+        "target is inside it; `too_few`; `none` without ratings.",
+    )
+    meets_target = serializers.BooleanField(
+        allow_null=True,
+        help_text="S4b: true when `standing` is above, false when below, else null.",
+    )
+
+
+class SummarySerializer(HonestCsatSerializer):
     period = PeriodSerializer()
     teammate = serializers.IntegerField(allow_null=True)
     ratings = serializers.IntegerField(help_text="Ratings in the period (current values).")
@@ -100,22 +127,22 @@ class SummarySerializer(serializers.Serializer):
     answered = serializers.IntegerField()
     response_rate = serializers.FloatField(allow_null=True, help_text="S3, a percentage.")
     target = serializers.IntegerField(help_text="Happiness target (%).")
-    meets_target = serializers.BooleanField(allow_null=True)
+    min_ratings = serializers.IntegerField(help_text="S4a: ratings needed for a CSAT.")
     reasons = ReasonCountSerializer(many=True)
     trend = TrendSerializer()
 
 
-class TeammateRowSerializer(serializers.Serializer):
+class TeammateRowSerializer(HonestCsatSerializer):
     teammate = serializers.IntegerField()
     name = serializers.CharField()
     requests = serializers.IntegerField()
     ratings = serializers.IntegerField()
     csat = serializers.FloatField(allow_null=True)
-    meets_target = serializers.BooleanField(allow_null=True)
     by_reaction = ReactionCountSerializer(many=True)
 
 
 class TeammatesReportSerializer(serializers.Serializer):
     period = PeriodSerializer()
     target = serializers.IntegerField()
+    min_ratings = serializers.IntegerField(help_text="S4a: ratings needed for a CSAT.")
     rows = TeammateRowSerializer(many=True)

@@ -36,6 +36,12 @@ class RatingSettingsSerializer(StrictSerializer):
     )
     rating_app = IdField(required=False, allow_null=True, help_text="D3: an installed app's id.")
     happiness_target = StrictIntegerField(min_value=0, max_value=100, required=False)
+    min_ratings_for_csat = StrictIntegerField(
+        min_value=1,
+        max_value=2_147_483_647,
+        required=False,
+        help_text="S4a: with fewer ratings the reports show no CSAT, only “too few ratings”.",
+    )
     survey_question = StrictCharField(max_length=200, required=False)
     low_rating_reasons = serializers.ListField(
         child=StrictCharField(max_length=200),

@@ -19,6 +19,18 @@ from reports import selectors as report_selectors
 from reports.access import REPORTS_PERMISSION
 
 
+def _honest(figures) -> dict:
+    """S4 beside the CSAT, of a `Summary` or a `TeammateRow`."""
+    low, high = figures.interval or (None, None)
+    return {
+        "csat_low": low,
+        "csat_high": high,
+        "too_few": figures.too_few,
+        "standing": figures.standing,
+        "meets_target": figures.meets_target,
+    }
+
+
 def _reaction_counts(counts) -> list[dict]:
     total = counts.total
     return [
@@ -63,7 +75,8 @@ class ReportSummary(APIView):
             "answered": summary.answered,
             "response_rate": summary.response_rate,
             "target": summary.target,
-            "meets_target": summary.meets_target,
+            "min_ratings": summary.min_ratings,
+            **_honest(summary),
             "reasons": [{"reason": reason, "count": n} for reason, n in summary.reasons],
             "trend": {"bucket": bucket, "points": points},
         }
@@ -83,15 +96,17 @@ class ReportTeammates(APIView):
     def get(self, request):
         query = validated_query(TeammatesReportQuerySerializer, request)
         period = period_of(query)
+        standards = report_selectors.report_standards()
         rows = report_selectors.teammates_table(
             period=period,
             sort=query.validated_data["sort"],
             teammate_id=query.validated_data.get("teammate"),
+            standards=standards,
         )
-        target = report_selectors.happiness_target()
         data = {
             "period": period,
-            "target": target,
+            "target": standards.target,
+            "min_ratings": standards.min_ratings,
             "rows": [
                 {
                     "teammate": row.teammate_id,
@@ -99,7 +114,7 @@ class ReportTeammates(APIView):
                     "requests": row.requests,
                     "ratings": row.ratings,
                     "csat": row.csat,
-                    "meets_target": None if row.csat is None else row.csat >= target,
+                    **_honest(row),
                     "by_reaction": _reaction_counts(row.counts),
                 }
                 for row in rows

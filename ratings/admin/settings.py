@@ -103,7 +103,7 @@ class RatingSettingsAdmin(admin.ModelAdmin):
                 },
             ),
             ("Survey", {"fields": ("survey_question", "low_rating_reasons")}),
-            ("Reports", {"fields": ("happiness_target",)}),
+            ("Reports", {"fields": ("happiness_target", "min_ratings_for_csat")}),
             ("Last change", {"fields": ("updated_at", "updated_by")}),
         ]
 

@@ -53,6 +53,20 @@ def percent(value: float | None) -> str:
     return DASH if number is None else f"{number} %"
 
 
+def range_numbers(interval: tuple[float, float] | None) -> tuple[str, str] | None:
+    """S4's interval as two figures: (16.82…, 68.73…) → ("16.8", "68.7")."""
+    if interval is None:
+        return None
+    return percent_number(interval[0]), percent_number(interval[1])
+
+
+@register.filter
+def percent_range(interval: tuple[float, float] | None) -> str:
+    """S4's interval as the pages show it: "16.8–68.7 %"; "—" without ratings."""
+    numbers = range_numbers(interval)
+    return DASH if numbers is None else f"{numbers[0]}–{numbers[1]} %"
+
+
 @register.filter
 def reaction(value: int):
     return scale_reaction(value)

@@ -38,6 +38,7 @@ def settings_post(**overrides) -> dict:
         "survey_question": "How did we do?",
         "low_rating_reasons": "Slow to answer\nProblem not solved",
         "happiness_target": "85",
+        "min_ratings_for_csat": "10",
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
@@ -113,6 +114,7 @@ def test_admin_saves_valid_settings(admin_client):
             change_window_hours="12",
             survey_question="  How was   our help?  ",
             low_rating_reasons="Slow to answer\n\n  Problem not solved  \nRude",
+            min_ratings_for_csat="20",
         ),
     )
     assert response.status_code == 302
@@ -131,6 +133,7 @@ def test_admin_saves_valid_settings(admin_client):
     assert settings.reasons == ["Slow to answer", "Problem not solved", "Rude"]
     assert settings.low_rating_reasons == "Slow to answer\nProblem not solved\nRude"
     assert settings.happiness_target == 85
+    assert settings.min_ratings_for_csat == 20  # S4a
 
     page = admin_client.get(response["Location"])
     assert "Rating settings saved." in page.text
@@ -165,6 +168,11 @@ def test_a_limit_turned_off_may_leave_its_hours_empty_and_keeps_them(admin_clien
         ),
         ({"happiness_target": "101"}, "happiness_target", "less than or equal to 100"),
         ({"happiness_target": "-1"}, "happiness_target", "greater than or equal to 0"),
+        (
+            {"min_ratings_for_csat": "0"},
+            "min_ratings_for_csat",
+            "Ask for at least 1 rating before a CSAT is shown.",
+        ),
         (
             {"prevent_rating_after": "on", "rating_window_hours": ""},
             "rating_window_hours",

@@ -41,10 +41,26 @@ def test_R2_one_row_per_teammate_with_requests_ratings_csat_and_counts(client_, 
     html = client_.get(f"{TEAMMATES}?{MARCH}").content.decode()
     rows = {row[0]: row for row in table_rows(html)}
 
-    # Teammate, requests, ratings, CSAT, 5, 4, 3, 2, 1, target
-    assert rows["Ann"] == ["Ann", "1", "1", "100 %", "1", "0", "0", "0", "0", "Above"]
-    assert rows["Ben"] == ["Ben", "4", "4", "50 %", "1", "1", "0", "1", "1", "Below"]
-    assert rows["Cy"] == ["Cy", "3", "2", "0 %", "0", "0", "1", "0", "1", "Below"]
+    # Teammate, requests, ratings, CSAT, 95 % range (S4), 5, 4, 3, 2, 1, target; each has
+    # fewer than the 10 ratings S4a asks for by default: no CSAT, no claim.
+    few = "Too few ratings"
+    assert rows["Ann"] == ["Ann", "1", "1", few, "20.7–100 %", "1", "0", "0", "0", "0", few]
+    assert rows["Ben"] == ["Ben", "4", "4", few, "15–85 %", "1", "1", "0", "1", "1", few]
+    assert rows["Cy"] == ["Cy", "3", "2", few, "0–65.8 %", "0", "0", "1", "0", "1", few]
+
+
+def test_R2_with_the_threshold_met_the_csat_shows_and_only_a_whole_range_claims(
+    client_, three_teammates, csat_from_one_rating
+):
+    html = client_.get(f"{TEAMMATES}?{MARCH}").content.decode()
+    rows = {row[0]: row for row in table_rows(html)}
+    # S4b against 80 %: Ann's 100 % (20.7–100 %) and Ben's 50 % (15–85 %) can't tell yet;
+    # Cy's 0 % (0–65.8 %) is wholly below.
+    assert [rows[name][3:5] + rows[name][-1:] for name in ("Ann", "Ben", "Cy")] == [
+        ["100 %", "20.7–100 %", "Can’t tell yet"],
+        ["50 %", "15–85 %", "Can’t tell yet"],
+        ["0 %", "0–65.8 %", "Below"],
+    ]
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,7 @@ def selector_reads(teammate_id: int):
     summary, trend, table = selectors.csat_summary, selectors.csat_trend, selectors.teammates_table
     comments, achievements = selectors.comments, selectors.achievements
     low = {"values": (1, 2), "followed_up": False}
+    given = {"standards": selectors.Standards(target=80, min_ratings=10)}
     narrow = {"reason": REASON, "with_comment": True, **one}
     return [
         # the rating counts, the requests with their ratings, the target, the reasons
@@ -96,10 +97,14 @@ def selector_reads(teammate_id: int):
         ("low_rating_reasons", 1, partial(selectors.low_rating_reasons, period=period)),
         ("csat_trend(day)", 1, partial(trend, period=period)),
         ("csat_trend(week)", 1, partial(trend, period=selectors.period_last(90, now=DAY))),
-        # the ratings by teammate, the requests by teammate, the teammates' names
-        ("teammates_table", 2, partial(table, period=period, sort="-csat")),
-        ("teammates_table(teammate)", 2, partial(table, period=period, **one)),
+        # the daily figures by teammate, the teammates' names (the page reads the standards)
+        ("teammates_table", 2, partial(table, period=period, sort="-csat", **given)),
+        ("teammates_table(teammate)", 2, partial(table, period=period, **one, **given)),
+        ("teammates_table(S4 low)", 2, partial(table, period=period, sort="-low", **given)),
+        # … and the standards (target, S4a's threshold) when not given
+        ("teammates_table(standards read)", 3, partial(table, period=period)),
         ("happiness_target", 1, selectors.happiness_target),
+        ("report_standards", 1, selectors.report_standards),
         ("teammates_for_filter", 1, selectors.teammates_for_filter),
         ("teammate_of", 1, lambda: teammate_of(get_user_model()(pk=1))),
         # the settings' reasons, the other reasons seen in the period
