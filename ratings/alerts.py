@@ -243,9 +243,9 @@ def _fan_out(request_id: int) -> list[int]:
         alert.fanned_out_at = now
         alert.save(update_fields=["fanned_out_at"])
     return list(
-        AlertDelivery.objects.filter(
-            alert__request_id=request_id, delivered_at__isnull=True
-        ).values_list("pk", flat=True)
+        AlertDelivery.objects.filter(alert__request_id=request_id, delivered_at__isnull=True)
+        .order_by("pk")  # the teammate first
+        .values_list("pk", flat=True)
     )
 
 

@@ -348,3 +348,27 @@ def test_N5_a_low_rating_costs_the_answer_one_insert(capture, teammate, boss):
     assert len(low) == len(base) + 1
     inserts = [sql for sql in low if sql.startswith("INSERT") and '"ratings_ratingalert"' in sql]
     assert len(inserts) == 1
+
+
+# --- the demo -------------------------------------------------------------------------------------
+
+
+def test_N5_the_demo_alerts_its_newest_terrible_rating_only(capture):
+    """`make run`: the history the demo plays alerts no one; its newest terrible rating's
+    alert is queued, and the worker mails it (to the admin's Sent mail in development)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from ratings.models import Rating
+
+    with capture(execute=True):
+        call_command("seed_demo", conversations=40, seed=7, stdout=StringIO(), stderr=StringIO())
+    newest = Rating.objects.filter(value=1).order_by("-rated_at", "-id").first()
+    assert list(RatingAlert.objects.values_list("rating_id", flat=True)) == [newest.pk]
+    subjects = {message.subject for message in mail.outbox}
+    assert subjects == {
+        f"Terrible rating from {newest.request.contact.name} on #{newest.conversation_id}"
+    }
+    assert newest.teammate.email in {to for message in mail.outbox for to in message.to}
+    assert "mia.manager@example.com" in {to for message in mail.outbox for to in message.to}

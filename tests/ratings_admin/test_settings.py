@@ -38,6 +38,7 @@ def settings_post(**overrides) -> dict:
         "survey_question": "How did we do?",
         "low_rating_reasons": "Slow to answer\nProblem not solved",
         "happiness_target": "85",
+        "manager_alerts": "immediately",
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
