@@ -215,6 +215,8 @@ ADMIN_MODELS = {
     "ratings.ratingrequest": (READ, READ, READ),
     "ratings.ratingdecision": (READ, READ, READ),
     "ratings.rating": (READ, READ, READ),
+    # N5: the rating alerts and their deliveries, the admins' (as the webhooks' are)
+    "ratings.ratingalert": (NO, NO, READ),
     "api.webhook": (NO, NO, WORK),
     "api.webhookdelivery": (NO, NO, READ),
     # M1, M14: what was mailed and what came attached, read by those who work the inbox;
