@@ -372,3 +372,24 @@ def test_N5_the_demo_alerts_its_newest_terrible_rating_only(capture):
     }
     assert newest.teammate.email in {to for message in mail.outbox for to in message.to}
     assert "mia.manager@example.com" in {to for message in mail.outbox for to in message.to}
+
+
+def test_N5_the_admin_shows_each_alert_its_cancel_and_its_emails(client, capture, teammate, boss):
+    from tests.factories import TeammateFactory
+
+    sent, cancelled = _request(capture, teammate), _request(capture, teammate)
+    _submit(capture, sent, 1)
+    _submit(capture, cancelled, 2, auto=True)
+    _submit(capture, cancelled, 5, at=DAY + timedelta(seconds=70))
+    with time_machine.travel(DAY + timedelta(minutes=5), tick=False):
+        rating_alerts_sweep()
+    admin = TeammateFactory(name="Ada Admin", email="ada@example.com")
+    admin.user.is_superuser = True
+    admin.user.save(update_fields=["is_superuser"])
+    client.force_login(admin.user)
+    page = client.get("/admin/ratings/ratingalert/").content.decode()
+    assert "Cancelled: Changed to Amazing before the alert went out (N1)." in page
+    assert "2 of 2" in page  # the teammate and the manager, each emailed
+    alert = RatingAlert.objects.get(request=sent)
+    detail = client.get(f"/admin/ratings/ratingalert/{alert.pk}/change/").content.decode()
+    assert "The teammate rated" in detail and "Manager" in detail
