@@ -1,12 +1,21 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
-from conversations.schedules import every_minute
+from conversations.schedules import daily, every_minute
 
 SWEEP_SCHEDULE_NAME = "Decide closes left undecided (D5)"
 # D5: queue again the closes left undecided and the surveys left undelivered.
 ensure_sweep_schedule = every_minute(
     name=SWEEP_SCHEDULE_NAME, func="ratings.decisions.rating_decisions_sweep"
+)
+
+ALERTS_SCHEDULE_NAME = "Send rating alerts due or left unsent (N5)"
+ensure_alerts_schedule = every_minute(
+    name=ALERTS_SCHEDULE_NAME, func="ratings.alerts.rating_alerts_sweep"
+)
+DIGEST_SCHEDULE_NAME = "Daily digest of low ratings to managers (N4)"
+ensure_digest_schedule = daily(
+    name=DIGEST_SCHEDULE_NAME, func="ratings.alerts.rating_alert_digests_send", hour=7
 )
 
 
@@ -17,9 +26,14 @@ class RatingsConfig(AppConfig):
     def ready(self):
         from conversations.signals import conversation_closed
         from mail.signals import mail_bounced
+        from ratings.alerts import on_rating_event_recorded
         from ratings.decisions import on_conversation_closed
         from ratings.delivery import on_mail_bounced
+        from ratings.signals import rating_event_recorded
 
         conversation_closed.connect(on_conversation_closed, dispatch_uid="ratings.enqueue")
         mail_bounced.connect(on_mail_bounced, dispatch_uid="ratings.bounces")
         post_migrate.connect(ensure_sweep_schedule, sender=self)
+        rating_event_recorded.connect(on_rating_event_recorded, dispatch_uid="ratings.alerts")
+        post_migrate.connect(ensure_alerts_schedule, sender=self)
+        post_migrate.connect(ensure_digest_schedule, sender=self)

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import Truncator
 
-from ratings.models import MessengerApp, RatingSettings
+from ratings.models import ManagerAlerts, MessengerApp, RatingSettings
 
 # The settings a change may name.
 SETTINGS_FIELDS = (
@@ -31,6 +31,7 @@ SETTINGS_FIELDS = (
     "low_rating_reasons",
     "happiness_target",
     "min_ratings_for_csat",
+    "manager_alerts",
 )
 MAX_REASONS = 12
 MAX_REASON_LENGTH = 80
@@ -109,7 +110,16 @@ def _rating_app(value) -> MessengerApp | None:
     return app
 
 
+def _manager_alerts(value) -> str:
+    """N4: off, immediately or daily."""
+    if value not in ManagerAlerts.values:
+        choices = ", ".join(ManagerAlerts.values)
+        raise ValidationError(f"Alerts to managers are one of: {choices}.")
+    return value
+
+
 CLEANERS = {
+    "manager_alerts": _manager_alerts,
     "survey_question": _question,
     "low_rating_reasons": _reasons,
     "rating_app": _rating_app,

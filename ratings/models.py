@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from conversations import clock
 from conversations.models import (
     Channel,
     Contact,
@@ -45,6 +46,14 @@ class MessengerApp(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class ManagerAlerts(models.TextChoices):
+    """N4: how managers hear of terrible and bad ratings."""
+
+    OFF = "off", "Off"
+    IMMEDIATELY = "immediately", "Immediately, one email per rating"
+    DAILY = "daily", "Daily digest"
 
 
 class RatingSettings(models.Model):
@@ -128,6 +137,15 @@ class RatingSettings(models.Model):
         default=DEFAULT_LOW_RATING_REASONS,
         blank=True,
         help_text="One per line; offered after a terrible or bad rating.",
+    )
+    manager_alerts = models.CharField(
+        "Alerts to managers",
+        max_length=12,
+        choices=ManagerAlerts.choices,
+        default=ManagerAlerts.IMMEDIATELY,
+        help_text="Terrible and bad ratings, emailed to the managers (those who may read the "
+        "reports) as they come, or in one email a day. The teammate rated is always emailed "
+        "unless they turned alerts off.",
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
@@ -441,3 +459,100 @@ class DailyReasons(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.reason}: {self.count}"
+
+
+# --- alerts (N) ----------------------------------------------------------------------------------
+
+
+class AlertPreference(models.Model):
+    """N3: a staff user's choice about rating alerts (none stored: alerts on)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_preference"
+    )
+    alerts_off = models.BooleanField("Rating alerts off", default=False)
+    changed_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self):
+        return f"Rating alerts {'off' if self.alerts_off else 'on'} for {self.user}"
+
+
+class RatingAlert(models.Model):
+    """N1, N2, N5: the outbox row of one alert, written in the transaction that accepted the
+    low rating (or its comment): at most one per rating and kind. Its task finds the
+    recipients and writes one `AlertDelivery` each (`fanned_out_at`), or cancels it."""
+
+    class Kind(models.TextChoices):
+        RATED = "rated", "Low rating"
+        COMMENTED = "commented", "Comment on a low rating"
+
+    request = models.ForeignKey(RatingRequest, on_delete=models.CASCADE, related_name="alerts")
+    # None once the rating is gone (discarded as a mail scanner's, A10).
+    rating = models.ForeignKey(
+        Rating, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    value = models.PositiveSmallIntegerField(choices=Rating.Value.choices)
+    created_at = models.DateTimeField()
+    # Not sent before (an auto post waits out the scanner window, A10).
+    due_at = models.DateTimeField()
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["rating", "kind"], name="rating_alert_once")]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(fanned_out_at__isnull=True, cancelled_at__isnull=True),
+                name="rating_alert_pending_idx",
+            ),
+            models.Index(fields=["created_at", "kind"], name="rating_alert_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} alert for #{self.request.conversation_id}"
+
+
+class AlertDelivery(Deliverable):
+    """N5: one alert's email to one recipient, delivered exactly once (`deliver_once`)."""
+
+    class Role(models.TextChoices):
+        TEAMMATE = "teammate", "The teammate rated"
+        MANAGER = "manager", "Manager"
+
+    alert = models.ForeignKey(RatingAlert, on_delete=models.CASCADE, related_name="deliveries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    created_at = models.DateTimeField()
+    # Why nothing was sent after all (the rating went away before its turn), else blank.
+    skipped = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "alert deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "user"], name="alert_delivery_once")
+        ]
+
+    def __str__(self):
+        return f"Alert {self.alert_id} to {self.user}"
+
+
+class AlertDigest(Deliverable):
+    """N4: a manager's daily digest of one local day's terrible and bad ratings: one per
+    manager and day, whatever runs twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    alert_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-day", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="alert_digest_once")]
+
+    def __str__(self):
+        return f"Digest of {self.day} to {self.user}"

@@ -22,13 +22,17 @@ Status codes (A7: whatever is refused is said plainly on the page):
 
 from functools import wraps
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ratings import selectors
+from ratings.alerts import alert_preference_set, alerts_off, unsubscribe_user
 from ratings.answers import RatingRefused, rating_comment, rating_submit
 from ratings.forms import CommentForm, RateForm
 from ratings.links import INVALID_LINK, RatingLinkInvalid
@@ -111,7 +115,7 @@ def _answer(request, token, form_class, write, *, done):
     return _done(token, form, done(written) if callable(done) else done)
 
 
-# --- helpers ------------------------------------------------------------------------------------
+# --- helpers -------------------------------------------------------------------------------------
 
 
 def _rate_page(request, token, state, *, done="", error="", form=None, status=200):
@@ -147,3 +151,35 @@ def _done(token, form, done):
 
 def _invalid_link(request, message=INVALID_LINK):
     return render(request, "ratings/invalid_link.html", {"message": message}, status=404)
+
+
+# --- N3: a staff user's rating alerts ------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def alert_settings(request):
+    """N3: the signed-in user's own switch for rating alerts."""
+    if request.method == "POST":
+        off = request.POST.get("alerts") == "off"
+        alert_preference_set(user=request.user, off=off)
+        messages.success(request, "Rating alerts turned off." if off else "Rating alerts on.")
+        return redirect("ratings:alert_settings")
+    context = {"alerts_off": alerts_off(request.user), "user_email": request.user.email}
+    return render(request, "ratings/alert_settings.html", context)
+
+
+@csrf_exempt  # the signed token is the credential (and RFC 8058's one-click POST has no form)
+@customer_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def alert_unsubscribe(request, token):
+    """N3: an alert's unsubscribe link. A GET only asks (mail scanners open links); a POST,
+    the button's or a mail client's one-click, turns the alerts off."""
+    user = unsubscribe_user(token)
+    if user is None:
+        return _invalid_link(request, "This unsubscribe link is not valid.")
+    done = request.method == "POST"
+    if done:
+        alert_preference_set(user=user, off=True)
+    context = {"done": done, "email": user.email, "already": not done and alerts_off(user)}
+    return render(request, "ratings/alert_unsubscribe.html", context)

@@ -8,8 +8,10 @@ and superusers; a teammate without that permission sees their own achievements (
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils.functional import cached_property
 
 from conversations.selectors import teammate_of
@@ -21,6 +23,21 @@ MANAGERS_GROUP = "Managers"
 def can_read_reports(user) -> bool:
     """Whether `user` may open R1–R3 and their CSVs and pick any teammate's achievements."""
     return user is not None and user.has_perm(REPORTS_PERMISSION)
+
+
+def managers() -> QuerySet:
+    """The users `can_read_reports` says yes to, as a query: superusers, and those given the
+    permission directly or through a group (the Managers). Active or not: callers filter."""
+    app_label, codename = REPORTS_PERMISSION.split(".")
+    by_group = Q(
+        groups__permissions__codename=codename,
+        groups__permissions__content_type__app_label=app_label,
+    )
+    direct = Q(
+        user_permissions__codename=codename,
+        user_permissions__content_type__app_label=app_label,
+    )
+    return get_user_model().objects.filter(Q(is_superuser=True) | by_group | direct).distinct()
 
 
 class ReportAccess:

@@ -165,7 +165,9 @@ def test_each_rating_change_and_comment_is_an_event_for_each_active_webhook(rati
     ]
     # One id per event, the same for every webhook; each send is queued on commit.
     assert len({d.event_id for d in deliveries}) == 3
-    assert len(callbacks) == 6
+    # (The rating alerts of N1/N2 queue their own tasks on commit too.)
+    sends = [c for c in callbacks if getattr(c, "func", None) is webhooks.webhook_delivery_enqueue]
+    assert len(sends) == 6
     commented = deliveries.last().payload
     assert commented["data"]["comment"] == "Slow"
     assert commented["data"]["reasons"] == ["Slow to answer"]

@@ -53,3 +53,21 @@ def test_a_click_reads_the_request_with_its_contact_in_one_query(capture, teamma
     ]
     assert contact_reads == []
     print(f"\nrating_submit: {len(captured)} queries")
+
+
+def test_N5_a_terrible_click_costs_one_insert_more_than_a_great_one(capture, teammate):
+    """N5 on the hot path: the alert's outbox row is the only query a terrible rating adds
+    (its recipients are found by the task, after the commit); 3–5 add nothing."""
+    great, ok, terrible = (requested(capture, teammate, at=DAY) for _ in range(3))
+
+    def queries(request, value):
+        with CaptureQueriesContext(connection) as captured:
+            rating_submit(token=token_for(request), value=value)
+        return [q["sql"] for q in captured.captured_queries]
+
+    base = queries(great, 5)
+    assert len(queries(ok, 3)) == len(base)
+    low = queries(terrible, 1)
+    assert len(low) == len(base) + 1
+    alert_writes = [sql for sql in low if "ratings_ratingalert" in sql]
+    assert len(alert_writes) == 1 and alert_writes[0].startswith("INSERT")

@@ -62,6 +62,9 @@ ROUTES = {
     # the customer's pages: whoever holds the link (a GET never writes)
     "rate/<str:token>/": ("GET", "/rate/{token}/", _all(200)),
     "rate/<str:token>/comment/": ("GET", "/rate/{token}/comment/", _all(405)),  # a form's POST
+    # N3: a staff user's own rating alerts; an unsubscribe link (this one altered: 404)
+    "alerts/": ("GET", "/alerts/", _staff(302, 200, 200, 200)),
+    "alerts/unsubscribe/<str:token>/": ("GET", "/alerts/unsubscribe/altered/", _all(404)),
     "messenger/<str:token>/": ("GET", "/messenger/{messenger}/", _all(200)),
     # the Messenger widget (W1–W7): the script and the frame are public; the frame's endpoints
     # take the widget's session header, never a staff login (403 without it)
@@ -212,6 +215,8 @@ ADMIN_MODELS = {
     "ratings.ratingrequest": (READ, READ, READ),
     "ratings.ratingdecision": (READ, READ, READ),
     "ratings.rating": (READ, READ, READ),
+    # N5: the rating alerts and their deliveries, the admins' (as the webhooks' are)
+    "ratings.ratingalert": (NO, NO, READ),
     "api.webhook": (NO, NO, WORK),
     "api.webhookdelivery": (NO, NO, READ),
     # M1, M14: what was mailed and what came attached, read by those who work the inbox;

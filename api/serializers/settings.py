@@ -12,7 +12,7 @@ from api.fields import (
     StrictSerializer,
 )
 from ratings.configure import SETTINGS_FIELDS
-from ratings.models import RatingSettings
+from ratings.models import ManagerAlerts, RatingSettings
 
 
 class RatingSettingsSerializer(StrictSerializer):
@@ -48,6 +48,11 @@ class RatingSettingsSerializer(StrictSerializer):
         max_length=50,
         required=False,
         help_text="Offered after a terrible or bad rating (A1).",
+    )
+    manager_alerts = serializers.ChoiceField(
+        choices=ManagerAlerts.choices,
+        required=False,
+        help_text="N4: terrible and bad ratings to the managers: off, immediately, daily.",
     )
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
     updated_by = serializers.IntegerField(

@@ -2,6 +2,7 @@
 records (requests, decisions, ratings and their history: view only), and the rating panel of
 the inbox's conversation page ("why did this customer get no survey?")."""
 
+from ratings.admin.alerts import RatingAlertAdmin
 from ratings.admin.panel import rating_panel_context
 from ratings.admin.records import RatingAdmin, RatingDecisionAdmin, RatingRequestAdmin
 from ratings.admin.settings import MessengerAppAdmin, RatingSettingsAdmin, RatingSettingsForm
@@ -9,6 +10,7 @@ from ratings.admin.settings import MessengerAppAdmin, RatingSettingsAdmin, Ratin
 __all__ = [
     "MessengerAppAdmin",
     "RatingAdmin",
+    "RatingAlertAdmin",
     "RatingDecisionAdmin",
     "RatingRequestAdmin",
     "RatingSettingsAdmin",

@@ -104,6 +104,15 @@ class RatingSettingsAdmin(admin.ModelAdmin):
             ),
             ("Survey", {"fields": ("survey_question", "low_rating_reasons")}),
             ("Reports", {"fields": ("happiness_target", "min_ratings_for_csat")}),
+            (
+                "Alerts",
+                {
+                    "description": "A terrible or bad rating, and a comment on one, is "
+                    "emailed to the teammate rated (each can turn alerts off) and to the "
+                    "managers (N1–N5).",
+                    "fields": ("manager_alerts",),
+                },
+            ),
             ("Last change", {"fields": ("updated_at", "updated_by")}),
         ]
 

@@ -39,6 +39,7 @@ def settings_post(**overrides) -> dict:
         "low_rating_reasons": "Slow to answer\nProblem not solved",
         "happiness_target": "85",
         "min_ratings_for_csat": "10",
+        "manager_alerts": "immediately",
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}

@@ -19,7 +19,7 @@ from conversations.logins_made import login_made
 from conversations.models import Channel, Conversation, Origin, State
 from conversations.services import TEAMMATES_GROUP
 from conversations.signals import conversation_closed
-from demo import customers, mailed, play
+from demo import alerted, customers, mailed, play
 from ratings.models import Rating
 from ratings.rules import RULE_WORDS
 from ratings.services import on_conversation_closed
@@ -141,7 +141,7 @@ class Command(BaseCommand):
         # would queue a task per close to decide again at the real time, for nothing.
         connected = conversation_closed.disconnect(dispatch_uid=RECEIVER_UID)
         try:
-            with override_settings(**SEED_SETTINGS), mailed.MailOff():
+            with override_settings(**SEED_SETTINGS), mailed.MailOff(), alerted.AlertsOff():
                 rating_side = customers.Customers(rng=random.Random(f"ratings-{seed}"), now=now)
                 report = play.seed(
                     conversations=conversations,
@@ -153,6 +153,9 @@ class Command(BaseCommand):
                 )
                 ratings = customers.figures([c.pk for c in report.conversations])
             mailed.mark_mailed([c.pk for c in report.conversations])
+            # N: the newest terrible rating's alert goes out now (the worker sends it to the
+            # admin's Sent mail); the older ones are history, as if sent at their moment.
+            alerted.alert_newest_terrible([c.pk for c in report.conversations])
         finally:
             if connected:
                 conversation_closed.connect(on_conversation_closed, dispatch_uid=RECEIVER_UID)

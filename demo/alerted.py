@@ -1,0 +1,42 @@
+"""The demo's rating alerts (N): none for the history the demo plays (each of its terrible and
+bad ratings would otherwise be emailed when the worker starts), then the newest terrible
+rating's alert, made now, so that `make run`'s worker puts one alert in the admin's *Sent mail*.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from conversations import clock
+from ratings.alerts import on_rating_event_recorded, rating_alert_record
+from ratings.models import Rating, RatingAlert
+from ratings.signals import rating_event_recorded
+
+RECEIVER_UID = "ratings.alerts"
+
+
+class AlertsOff:
+    """`with AlertsOff():` the answers the demo plays write no alerts."""
+
+    def __enter__(self):
+        self.connected = rating_event_recorded.disconnect(dispatch_uid=RECEIVER_UID)
+        return self
+
+    def __exit__(self, *exc):
+        if self.connected:
+            rating_event_recorded.connect(on_rating_event_recorded, dispatch_uid=RECEIVER_UID)
+        return False
+
+
+def alert_newest_terrible(conversation_ids: list[int]) -> RatingAlert | None:
+    """The alert of the newest terrible rating among these conversations, queued now."""
+    rating = (
+        Rating.objects.filter(conversation_id__in=conversation_ids, value=Rating.Value.TERRIBLE)
+        .order_by("-rated_at", "-id")
+        .first()
+    )
+    if rating is None:
+        return None
+    with transaction.atomic():
+        rating_alert_record(rating=rating, kind=RatingAlert.Kind.RATED, at=clock.now())
+    return RatingAlert.objects.filter(rating=rating, kind=RatingAlert.Kind.RATED).first()
