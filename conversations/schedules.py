@@ -22,3 +22,17 @@ def every_minute(*, name: str, func: str) -> Callable:
         )
 
     return ensure
+
+
+def daily(*, name: str, func: str) -> Callable:
+    """As `every_minute`, a schedule running `func` once a day (G4's retention)."""
+
+    def ensure(sender, using="default", **kwargs):
+        from django_q.models import Schedule
+
+        Schedule.objects.using(using).update_or_create(
+            name=name,
+            defaults={"func": func, "schedule_type": Schedule.DAILY, "repeats": -1},
+        )
+
+    return ensure

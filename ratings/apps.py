@@ -1,12 +1,17 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
-from conversations.schedules import every_minute
+from conversations.schedules import daily, every_minute
 
 SWEEP_SCHEDULE_NAME = "Decide closes left undecided (D5)"
 # D5: queue again the closes left undecided and the surveys left undelivered.
 ensure_sweep_schedule = every_minute(
     name=SWEEP_SCHEDULE_NAME, func="ratings.decisions.rating_decisions_sweep"
+)
+
+RETENTION_SCHEDULE_NAME = "Erase message bodies after the retention period (G4)"
+ensure_retention_schedule = daily(
+    name=RETENTION_SCHEDULE_NAME, func="ratings.erasure.retention_erase"
 )
 
 
@@ -23,3 +28,4 @@ class RatingsConfig(AppConfig):
         conversation_closed.connect(on_conversation_closed, dispatch_uid="ratings.enqueue")
         mail_bounced.connect(on_mail_bounced, dispatch_uid="ratings.bounces")
         post_migrate.connect(ensure_sweep_schedule, sender=self)
+        post_migrate.connect(ensure_retention_schedule, sender=self)
