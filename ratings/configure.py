@@ -28,6 +28,7 @@ SETTINGS_FIELDS = (
     "survey_question",
     "low_rating_reasons",
     "happiness_target",
+    "retention_days",
 )
 MAX_REASONS = 12
 MAX_REASON_LENGTH = 80
@@ -99,7 +100,29 @@ def _rating_app(value) -> MessengerApp | None:
     return app
 
 
+RETENTION_MESSAGE = (
+    "Keep message bodies for a whole number of days, at least 1, or leave it empty to keep "
+    "them for ever (G4)."
+)
+
+
+def _retention_days(value) -> int | None:
+    """G4: empty (off) or a whole number of days, at least 1."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValidationError(RETENTION_MESSAGE)
+    try:
+        days = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValidationError(RETENTION_MESSAGE) from None
+    if days < 1 or days > 36_500:
+        raise ValidationError(RETENTION_MESSAGE)
+    return days
+
+
 CLEANERS = {
+    "retention_days": _retention_days,
     "survey_question": _question,
     "low_rating_reasons": _reasons,
     "rating_app": _rating_app,

@@ -95,6 +95,7 @@ class RatingSettingsAdmin(admin.ModelAdmin):
             ),
             ("Survey", {"fields": ("survey_question", "low_rating_reasons")}),
             ("Reports", {"fields": ("happiness_target",)}),
+            ("Retention", {"fields": ("retention_days",)}),
             ("Last change", {"fields": ("updated_at", "updated_by")}),
         ]
 

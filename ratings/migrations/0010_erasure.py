@@ -3,6 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 from django.conf import settings
+from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 from django.db.models import F
 
@@ -12,6 +13,32 @@ def teammate_keys(apps, schema_editor):
     for name in ("RatingRequest", "Rating"):
         model = apps.get_model("ratings", name)
         model.objects.filter(teammate__isnull=False).update(teammate_key=F("teammate_id"))
+
+
+# G3: Admins erase a contact's personal data (add_erasure) and read the audit rows.
+ERASURE_PERMISSIONS = ["view_erasure", "add_erasure"]
+
+
+def grant_erasure(apps, schema_editor):
+    # Permissions are normally made after all migrations; make them now to use them here.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    granted = Permission.objects.filter(
+        content_type__app_label="ratings", codename__in=ERASURE_PERMISSIONS
+    )
+    admins, _ = Group.objects.get_or_create(name="Admins")
+    admins.permissions.add(*granted)
+
+
+def revoke_erasure(apps, schema_editor):
+    Permission = apps.get_model("auth", "Permission")
+    Permission.objects.filter(
+        content_type__app_label="ratings", codename__in=ERASURE_PERMISSIONS
+    ).delete()
 
 
 class Migration(migrations.Migration):
@@ -90,4 +117,5 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(teammate_keys, migrations.RunPython.noop),
+        migrations.RunPython(grant_erasure, revoke_erasure),
     ]
