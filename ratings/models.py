@@ -190,7 +190,7 @@ class RatingRequest(Deliverable):
     )
     # G5: the teammate's id, kept when the teammate is deleted (`teammate` is then None and
     # `conversations.models.FormerTeammate` keeps the name); 0 for none. Set by save().
-    teammate_key = models.PositiveBigIntegerField(default=0)
+    teammate_key = models.PositiveBigIntegerField(default=0, db_default=0)
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="rating_requests")
     channel = models.CharField(max_length=16, choices=Channel.choices)
     app = models.ForeignKey(MessengerApp, null=True, blank=True, on_delete=models.SET_NULL)
@@ -262,7 +262,7 @@ class Rating(models.Model):
         Teammate, null=True, on_delete=models.SET_NULL, related_name="ratings"
     )
     # G5: as the request's `teammate_key`, the teammate's id for ever (0 for none).
-    teammate_key = models.PositiveBigIntegerField(default=0)
+    teammate_key = models.PositiveBigIntegerField(default=0, db_default=0)
     conversation = models.OneToOneField(
         Conversation, on_delete=models.CASCADE, related_name="rating"
     )
