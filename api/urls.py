@@ -19,6 +19,7 @@ register_converter(IdConverter, "id")
 v1 = [
     path("contacts/", people.ContactList.as_view(), name="contacts"),
     path("contacts/<id:id>/", people.ContactDetail.as_view(), name="contact"),
+    path("contacts/<id:id>/erase/", people.ContactErase.as_view(), name="contact_erase"),
     path("teammates/", people.TeammateList.as_view(), name="teammates"),
     path("teammates/<id:id>/", people.TeammateDetail.as_view(), name="teammate"),
     path("conversations/", conversations.ConversationList.as_view(), name="conversations"),

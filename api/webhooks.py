@@ -77,7 +77,7 @@ def event_payload(*, event_id: uuid.UUID, event: RatingEvent, rating: Rating) ->
         "data": {
             "rating_id": rating.pk,
             "conversation_id": rating.conversation_id,
-            "teammate_id": rating.teammate_id,
+            "teammate_id": rating.teammate_key or None,  # G5: kept when deleted
             "value": event.value,
             "reaction": reaction(event.value).name,
             "comment": event.comment,

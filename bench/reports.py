@@ -394,6 +394,12 @@ class Seeder:
         with connection.cursor() as cursor:
             for sql in connection.ops.sequence_reset_sql(no_style(), models):
                 cursor.execute(sql)
+        # G5: the teammate key each request and rating keeps (save() sets it; raw rows not).
+        with connection.cursor() as cursor:
+            for table in ("ratings_ratingrequest", "ratings_rating"):
+                cursor.execute(
+                    f"UPDATE {table} SET teammate_key = teammate_id WHERE teammate_id IS NOT NULL"
+                )
         # The rows went in around the services, which keep the reports' daily figures: add
         # them up once, as `manage.py figures_rebuild` does.
         from ratings.figures import figures_rebuild

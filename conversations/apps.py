@@ -15,4 +15,10 @@ class ConversationsConfig(AppConfig):
     name = "conversations"
 
     def ready(self):
+        from django.db.models.signals import pre_delete
+
+        from conversations.models import Teammate
+        from conversations.people import on_teammate_deleted
+
         post_migrate.connect(ensure_wake_schedule, sender=self)
+        pre_delete.connect(on_teammate_deleted, sender=Teammate, dispatch_uid="g5.former")

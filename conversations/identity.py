@@ -134,9 +134,14 @@ def session_contact_id(token) -> int:
     raise IdentityRefused(SESSION_ENDED)
 
 
+def session_contact_of(contact_id: int) -> Contact | None:
+    """W4, G2: the contact a session names, None when gone or erased (the session ended)."""
+    return Contact.objects.filter(pk=contact_id, erased_at__isnull=True).first()
+
+
 def session_contact(token) -> Contact:
     """W4: the contact a session token names; `IdentityRefused` when altered or expired."""
-    contact = Contact.objects.filter(pk=session_contact_id(token)).first()
+    contact = session_contact_of(session_contact_id(token))
     if contact is None:
         raise IdentityRefused(SESSION_ENDED)
     return contact

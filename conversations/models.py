@@ -33,6 +33,22 @@ class Teammate(models.Model):
         return self.user.email
 
 
+class FormerTeammate(models.Model):
+    """G5: the name a deleted teammate had, kept under their id (the `teammate_key` their
+    rating requests and ratings keep), so that reports still name them. Written when the
+    teammate is deleted (`conversations.people.on_teammate_deleted`)."""
+
+    teammate_key = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=150)
+    deleted_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} (deleted)"
+
+
 class Contact(models.Model):
     """A customer: a signed-up user or an anonymous lead who left an email address."""
 
@@ -58,6 +74,8 @@ class Contact(models.Model):
         "Messenger visitor id", max_length=64, null=True, blank=True, unique=True
     )
     created_at = models.DateTimeField(default=clock.now)
+    # G1: when the contact's personal data was erased (`ratings.erasure.contact_erase`).
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name", "email"]
@@ -157,6 +175,8 @@ class Conversation(models.Model):
     )
     preview = models.CharField(max_length=200, blank=True, default="")
     first_line = models.CharField(max_length=200, blank=True, default="")
+    # G4: when retention last erased its message bodies (`conversations.erasure`).
+    bodies_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-updated_at"]

@@ -80,3 +80,28 @@ def list_marks(conversations: list) -> dict[int, dict[str, str]]:
         for pk, html in marks(conversations).items():
             found.setdefault(pk, {})[name] = html
     return found
+
+
+# Actions other apps add to the contacts list (the ratings app: "Erase personal data…", G1),
+# each with the permission ("app_label.codename") a user needs to be offered it. The
+# contacts' admin lists them after its own.
+@dataclass(frozen=True)
+class ContactAction:
+    """`function(modeladmin, request, queryset)`, as a Django admin action."""
+
+    name: str
+    description: str
+    permission: str
+    function: Callable
+
+
+_CONTACT_ACTIONS: dict[str, ContactAction] = {}
+
+
+def contact_action_add(action: ContactAction) -> None:
+    """Register `action` (again under the same name: replaced)."""
+    _CONTACT_ACTIONS[action.name] = action
+
+
+def contact_actions() -> list[ContactAction]:
+    return list(_CONTACT_ACTIONS.values())

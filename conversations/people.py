@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from conversations.models import Contact, Teammate
+from conversations.models import Contact, FormerTeammate, Teammate
 from conversations.text import refuse_nul
 
 TEAMMATES_GROUP = "Teammates"
@@ -96,3 +96,12 @@ def teammate_create(
     group, _ = Group.objects.get_or_create(name=TEAMMATES_GROUP)
     user.groups.add(group)
     return Teammate.objects.create(user=user, name=name)
+
+
+def on_teammate_deleted(sender, instance: Teammate, **kwargs) -> None:
+    """G5 (`pre_delete` of Teammate, and so of its user): keep the name under the teammate's
+    id, which their rating requests and ratings keep as `teammate_key`, so that every report
+    still names them."""
+    FormerTeammate.objects.update_or_create(
+        teammate_key=instance.pk, defaults={"name": instance.name}
+    )

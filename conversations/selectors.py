@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conversations.models import Teammate
+from conversations.models import FormerTeammate, Teammate
 
 
 def teammate_of(user) -> Teammate | None:
@@ -29,3 +29,15 @@ def no_teammate_message(user) -> str:
         "Your account has no teammate profile, so it cannot act on conversations. "
         "Ask an admin to add you as a teammate."
     )
+
+
+def teammate_names(keys=None) -> dict[int, str]:
+    """G5: the name of each teammate key (a teammate's id, kept by requests and ratings),
+    deleted teammates' (`FormerTeammate`) included; `keys=None` for every one. One query."""
+    current = Teammate.objects.order_by().values_list("pk", "name")
+    former = FormerTeammate.objects.order_by().values_list("teammate_key", "name")
+    if keys is not None:
+        keys = [key for key in keys if key]
+        current, former = current.filter(pk__in=keys), former.filter(teammate_key__in=keys)
+    # A former teammate's key is never a current teammate's (ids are not reused).
+    return dict(current.union(former, all=True))

@@ -26,6 +26,7 @@ from conversations.identity import (  # noqa: F401 - the Messenger's people (W1â
     messenger_user,
     session_contact,
     session_contact_id,
+    session_contact_of,
     session_token,
 )
 from conversations.models import (

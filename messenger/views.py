@@ -214,7 +214,7 @@ def threads(request):
     if _etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
         response = HttpResponse(status=304)
     else:
-        contact = Contact.objects.filter(pk=contact_id).first()
+        contact = services.session_contact_of(contact_id)  # G2: none once erased
         if contact is None:
             raise services.IdentityRefused(services.SESSION_ENDED)
         response = render(

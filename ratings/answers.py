@@ -109,6 +109,7 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
         rating = Rating.objects.create(
             request=request,
             teammate_id=request.teammate_id,
+            teammate_key=request.teammate_key,  # G5: kept when the teammate was deleted
             conversation_id=request.conversation_id,
             value=value,
             rated_at=now,
@@ -118,8 +119,8 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
         _history(rating, RatingEvent.Kind.RATED, now)
         figures_add(
             [
-                (local_day(now), rating.teammate_id, {value_column(value): 1}),
-                (local_day(request.created_at), rating.teammate_id, {"answered": 1}),
+                (local_day(now), rating.teammate_key, {value_column(value): 1}),
+                (local_day(request.created_at), rating.teammate_key, {"answered": 1}),
             ]
         )
     elif scanner_burst(
@@ -137,7 +138,7 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
             [
                 (
                     local_day(rating.rated_at),
-                    rating.teammate_id,
+                    rating.teammate_key,
                     {value_column(rating.value): -1, value_column(value): 1},
                 )
             ]
@@ -170,8 +171,8 @@ def _discard(request: RatingRequest, rating: Rating, now: datetime) -> None:
     (`rating.discarded`), the thread shows it. Runs in the caller's transaction."""
     figures_add(
         [
-            (local_day(rating.rated_at), rating.teammate_id, {value_column(rating.value): -1}),
-            (local_day(request.created_at), rating.teammate_id, {"answered": -1}),
+            (local_day(rating.rated_at), rating.teammate_key, {value_column(rating.value): -1}),
+            (local_day(request.created_at), rating.teammate_key, {"answered": -1}),
         ]
     )
     _history(rating, RatingEvent.Kind.DISCARDED, now, rule="A10")
@@ -232,7 +233,7 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
     rating.auto_at = None  # a comment is a person's (A10)
     rating.save(update_fields=["comment", "reasons", "commented_at", "auto_at"])
     RatingReason.objects.bulk_create(RatingReason(rating=rating, reason=r) for r in reasons)
-    reasons_add(day=local_day(rating.rated_at), teammate_id=rating.teammate_id, reasons=reasons)
+    reasons_add(day=local_day(rating.rated_at), teammate_id=rating.teammate_key, reasons=reasons)
     _history(rating, RatingEvent.Kind.COMMENTED, now)
     return rating
 

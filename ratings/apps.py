@@ -17,6 +17,10 @@ DIGEST_SCHEDULE_NAME = "Daily digest of low ratings to managers (N4)"
 ensure_digest_schedule = daily(
     name=DIGEST_SCHEDULE_NAME, func="ratings.alerts.rating_alert_digests_send", hour=7
 )
+RETENTION_SCHEDULE_NAME = "Erase message bodies after the retention period (G4)"
+ensure_retention_schedule = daily(
+    name=RETENTION_SCHEDULE_NAME, func="ratings.erasure.retention_erase", hour=3
+)
 
 
 class RatingsConfig(AppConfig):
@@ -37,3 +41,4 @@ class RatingsConfig(AppConfig):
         rating_event_recorded.connect(on_rating_event_recorded, dispatch_uid="ratings.alerts")
         post_migrate.connect(ensure_alerts_schedule, sender=self)
         post_migrate.connect(ensure_digest_schedule, sender=self)
+        post_migrate.connect(ensure_retention_schedule, sender=self)

@@ -32,6 +32,7 @@ SETTINGS_FIELDS = (
     "happiness_target",
     "min_ratings_for_csat",
     "manager_alerts",
+    "retention_days",
 )
 MAX_REASONS = 12
 MAX_REASON_LENGTH = 80
@@ -118,8 +119,30 @@ def _manager_alerts(value) -> str:
     return value
 
 
+RETENTION_MESSAGE = (
+    "Keep message bodies for a whole number of days, at least 1, or leave it empty to keep "
+    "them for ever (G4)."
+)
+
+
+def _retention_days(value) -> int | None:
+    """G4: empty (off) or a whole number of days, at least 1."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValidationError(RETENTION_MESSAGE)
+    try:
+        days = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValidationError(RETENTION_MESSAGE) from None
+    if days < 1 or days > 36_500:
+        raise ValidationError(RETENTION_MESSAGE)
+    return days
+
+
 CLEANERS = {
     "manager_alerts": _manager_alerts,
+    "retention_days": _retention_days,
     "survey_question": _question,
     "low_rating_reasons": _reasons,
     "rating_app": _rating_app,

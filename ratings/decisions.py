@@ -197,5 +197,5 @@ def _create_request(
         # it out; the unique constraint is the last guard). The error leaves `_decide`, whose
         # transaction is rolled back whole: no savepoint needed here.
         raise ValidationError("A rating request already exists for this conversation.") from None
-    figures_add([(local_day(request.created_at), request.teammate_id, {"requests": 1})])
+    figures_add([(local_day(request.created_at), request.teammate_key, {"requests": 1})])
     return request

@@ -12,7 +12,8 @@ figures a scan of the requests and ratings would give, at any size.
 Days are local days of TIME_ZONE, as report periods are. Each change is an upsert with
 increments (`INSERT … ON CONFLICT … DO UPDATE`, the same SQL on PostgreSQL and SQLite), so two
 writers never lose a count; rows are touched in a fixed order, so they never deadlock.
-`figures_rebuild` recomputes everything from the requests and ratings.
+`figures_rebuild` recomputes everything from the requests and ratings, by their
+`teammate_key`, which a deleted teammate's requests and ratings keep (G5).
 """
 
 from __future__ import annotations
@@ -85,32 +86,31 @@ def figures_rebuild(apps=global_apps) -> tuple[int, int]:
     figures_model = apps.get_model("ratings", "DailyFigures")
     reasons_model = apps.get_model("ratings", "DailyReasons")
     zone = timezone.get_current_timezone()
+    # G5: the teammate key (before the migration that added it, the teammate's id).
+    fields = {field.name for field in Rating._meta.get_fields()}
+    by = "teammate_key" if "teammate_key" in fields else "teammate_id"
 
     rows: dict[tuple[date, int], dict[str, int]] = defaultdict(dict)
     sent = (
         RatingRequest.objects.annotate(day=TruncDate("created_at", tzinfo=zone))
-        .values("day", "teammate_id")
+        .values("day", by)
         .annotate(requests=Count("id"), answered=Count("rating"))
         .order_by()
     )
     for row in sent:
-        rows[(row["day"], row["teammate_id"] or 0)].update(
-            requests=row["requests"], answered=row["answered"]
-        )
+        rows[(row["day"], row[by] or 0)].update(requests=row["requests"], answered=row["answered"])
     by_value = {column: Count("id", filter=Q(value=int(column[1]))) for column in VALUE_COLUMNS}
     rated = (
         Rating.objects.annotate(day=TruncDate("rated_at", tzinfo=zone))
-        .values("day", "teammate_id")
+        .values("day", by)
         .annotate(**by_value)
         .order_by()
     )
     for row in rated:
-        rows[(row["day"], row["teammate_id"] or 0)].update(
-            {column: row[column] for column in VALUE_COLUMNS}
-        )
+        rows[(row["day"], row[by] or 0)].update({column: row[column] for column in VALUE_COLUMNS})
     reasons = (
         RatingReason.objects.annotate(day=TruncDate("rating__rated_at", tzinfo=zone))
-        .values("day", "rating__teammate_id", "reason")
+        .values("day", f"rating__{by}", "reason")
         .annotate(count=Count("id"))
         .order_by()
     )
@@ -124,7 +124,7 @@ def figures_rebuild(apps=global_apps) -> tuple[int, int]:
         (
             reasons_model(
                 day=row["day"],
-                teammate_key=row["rating__teammate_id"] or 0,
+                teammate_key=row[f"rating__{by}"] or 0,
                 reason=row["reason"],
                 count=row["count"],
             )

@@ -3,14 +3,16 @@
 A link is signed (`ratings.tokens`), names one request and its conversation, and never logs
 anyone in. Both the reads (the rating page, the Messenger card) and the writes (a reaction, a
 comment) go through `linked_request`, so a tampered link, an unknown request and a link moved
-onto another conversation are refused alike.
+onto another conversation are refused alike, and so is the link of a contact whose personal
+data was erased (G2).
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
+from conversations.models import Contact
 from ratings.models import RatingRequest
 from ratings.tokens import BadToken, RatingLink, rating_token_read
 
@@ -34,7 +36,10 @@ def linked_request(
         link = rating_token_read(token)
     except BadToken:
         raise RatingLinkInvalid() from None
-    request = queryset.filter(pk=link.request_id).first()
+    # G2: a link of a contact whose personal data was erased is refused as a bad link is
+    # (a subquery, so a locking queryset locks no contact row).
+    erased = Contact.objects.filter(pk=OuterRef("contact_id"), erased_at__isnull=False)
+    request = queryset.filter(pk=link.request_id).exclude(Exists(erased)).first()
     if request is None or request.conversation_id != link.conversation_id:
         raise RatingLinkInvalid()
     return request, link

@@ -147,6 +147,14 @@ class RatingSettings(models.Model):
         "reports) as they come, or in one email a day. The teammate rated is always emailed "
         "unless they turned alerts off.",
     )
+    retention_days = models.PositiveIntegerField(
+        "Erase message bodies after (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="G4: every day, the message bodies of conversations closed more than this "
+        "many days ago are erased (ratings and figures stay). Empty: kept for ever.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -220,6 +228,9 @@ class RatingRequest(Deliverable):
     teammate = models.ForeignKey(
         Teammate, null=True, on_delete=models.SET_NULL, related_name="rating_requests"
     )
+    # G5: the teammate's id, kept when the teammate is deleted (`teammate` is then None and
+    # `conversations.models.FormerTeammate` keeps the name); 0 for none. Set by save().
+    teammate_key = models.PositiveBigIntegerField(default=0, db_default=0)
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="rating_requests")
     channel = models.CharField(max_length=16, choices=Channel.choices)
     app = models.ForeignKey(MessengerApp, null=True, blank=True, on_delete=models.SET_NULL)
@@ -244,6 +255,11 @@ class RatingRequest(Deliverable):
 
     def __str__(self):
         return f"Rating request for #{self.conversation_id}"
+
+    def save(self, *args, **kwargs):
+        if self.teammate_id:
+            self.teammate_key = self.teammate_id
+        super().save(*args, **kwargs)
 
 
 class RatingDecision(models.Model):
@@ -287,6 +303,8 @@ class Rating(models.Model):
     teammate = models.ForeignKey(
         Teammate, null=True, on_delete=models.SET_NULL, related_name="ratings"
     )
+    # G5: as the request's `teammate_key`, the teammate's id for ever (0 for none).
+    teammate_key = models.PositiveBigIntegerField(default=0, db_default=0)
     conversation = models.OneToOneField(
         Conversation, on_delete=models.CASCADE, related_name="rating"
     )
@@ -340,6 +358,11 @@ class Rating(models.Model):
 
     def __str__(self):
         return f"{self.get_value_display()} for #{self.conversation_id}"
+
+    def save(self, *args, **kwargs):
+        if self.teammate_id:
+            self.teammate_key = self.teammate_id
+        super().save(*args, **kwargs)
 
 
 class RatingReason(models.Model):
@@ -556,3 +579,40 @@ class AlertDigest(Deliverable):
 
     def __str__(self):
         return f"Digest of {self.day} to {self.user}"
+
+
+class Erasure(models.Model):
+    """G3: who erased whose personal data and when, with what was erased; or a retention run
+    (G4), which names no contact. Never edited (the admin shows it read-only)."""
+
+    class Reason(models.TextChoices):
+        REQUEST = "request", "Contact's data erased"
+        RETENTION = "retention", "Retention period"
+
+    reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.REQUEST)
+    # The contact's id (the row stays, its personal data replaced); none for retention.
+    contact_key = models.PositiveBigIntegerField(null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="erased by",
+    )
+    # The user's name as it was, kept when the account is deleted later.
+    by_name = models.CharField("erased by (name)", max_length=150, blank=True)
+    at = models.DateTimeField()
+    conversations = models.PositiveIntegerField(default=0)
+    parts = models.PositiveIntegerField("message bodies", default=0)
+    ratings = models.PositiveIntegerField(default=0)
+    history = models.PositiveIntegerField("history entries", default=0)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["contact_key"], name="erasure_contact_idx")]
+
+    def __str__(self):
+        if self.reason == self.Reason.RETENTION:
+            return f"Retention at {self.at:%Y-%m-%d %H:%M}"
+        return f"Contact #{self.contact_key} erased at {self.at:%Y-%m-%d %H:%M}"

@@ -8,7 +8,8 @@ working:
 - `ratings.delivery`: handing a survey over exactly once (D4), and `ratings.surveys`, what a
   survey is on each channel (D1, D3);
 - `ratings.answers`: the customer's rating, change and comment (A1–A8), follow-up (R3);
-- `ratings.configure`: the settings and the happiness target.
+- `ratings.configure`: the settings and the happiness target;
+- `ratings.erasure`: a contact's personal data erased (G1–G3), retention (G4).
 """
 
 from ratings.answers import (
@@ -26,6 +27,7 @@ from ratings.decisions import (
     rating_request_send,
 )
 from ratings.delivery import DeliveryFailed
+from ratings.erasure import contact_erase, retention_erase
 from ratings.links import RatingLinkInvalid
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "DeliveryFailed",
     "RatingLinkInvalid",
     "RatingRefused",
+    "contact_erase",
     "happiness_target_set",
     "on_conversation_closed",
     "rating_comment",
@@ -42,4 +45,5 @@ __all__ = [
     "rating_request_send",
     "rating_settings_update",
     "rating_submit",
+    "retention_erase",
 ]

@@ -125,7 +125,7 @@ def comments_csv(*, ratings, period, site_url: str) -> StreamingHttpResponse:
                 scale_reaction(rating.value).label,
                 rating.comment,
                 "; ".join(rating.reasons or ()),
-                rating.teammate.name if rating.teammate else "",
+                rating.teammate_name or "",  # G5: a deleted teammate's name too
                 contact.name,
                 contact.email,
                 rating.conversation_id,

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from conversations import clock
-from conversations.models import Teammate
+from conversations.models import FormerTeammate
+from conversations.selectors import teammate_names
 from ratings.models import (
     VALUE_COLUMNS,
     DailyFigures,
@@ -122,7 +123,7 @@ def period_from_params(params, *, now: datetime | None = None) -> Period:
 
 def _ratings(period: Period, teammate_id: int | None) -> QuerySet:
     ratings = Rating.objects.filter(rated_at__gte=period.start, rated_at__lt=period.end)
-    return ratings.filter(teammate_id=teammate_id) if teammate_id else ratings
+    return ratings.filter(teammate_key=teammate_id) if teammate_id else ratings
 
 
 def _figures(model, period: Period, teammate_id: int | None) -> QuerySet:
@@ -394,7 +395,8 @@ def teammates_table(
     found = {row["teammate_key"]: row for row in sums}
     if standards is None:
         standards = report_standards()
-    names = dict(Teammate.objects.filter(pk__in=found).values_list("pk", "name"))
+    names = teammate_names(found)  # G5: a deleted teammate's too
+
     rows = [
         TeammateRow(
             teammate_id=pk,
@@ -433,14 +435,23 @@ def comments(
         ratings = ratings.filter(followed_up_at__isnull=not followed_up)
     if with_comment:
         ratings = ratings.exclude(comment="")
-    return ratings.select_related(
-        "teammate", "request__contact", "conversation", "followed_up_by"
-    ).order_by("-rated_at", "-id")
+    return (
+        ratings.select_related("teammate", "request__contact", "conversation", "followed_up_by")
+        .annotate(teammate_name=_teammate_name())
+        .order_by("-rated_at", "-id")
+    )
+
+
+def _teammate_name():
+    """G5: the rating's teammate's name, a deleted teammate's (`FormerTeammate`) included,
+    in the query that lists the ratings."""
+    former = FormerTeammate.objects.filter(teammate_key=OuterRef("teammate_key")).values("name")
+    return Coalesce(F("teammate__name"), Subquery(former[:1]))
 
 
 def achievements(*, teammate_id: int, period: Period | None = None) -> QuerySet:
     """R4: a teammate's positive ratings that came with a comment, newest first."""
-    ratings = Rating.objects.filter(teammate_id=teammate_id, value__in=POSITIVE_VALUES).exclude(
+    ratings = Rating.objects.filter(teammate_key=teammate_id, value__in=POSITIVE_VALUES).exclude(
         comment=""
     )
     if period is not None:
@@ -449,7 +460,8 @@ def achievements(*, teammate_id: int, period: Period | None = None) -> QuerySet:
 
 
 def teammates_for_filter() -> list[tuple[int, str]]:
-    return list(Teammate.objects.order_by("name").values_list("pk", "name"))
+    """Every teammate, deleted ones included (G5: their ratings stay theirs); one query."""
+    return sorted(teammate_names().items(), key=lambda item: (item[1], item[0]))
 
 
 def reason_choices(*, period: Period) -> list[str]:

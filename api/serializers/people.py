@@ -15,13 +15,42 @@ from conversations.models import (
     Contact,
     Teammate,
 )
+from ratings.models import Erasure
 
 
 class ContactSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact
-        fields = ["id", "role", "name", "email", "external_id", "created_at"]
+        fields = ["id", "role", "name", "email", "external_id", "created_at", "erased_at"]
         read_only_fields = fields
+
+
+class ErasureSerializer(serializers.ModelSerializer):
+    """G3: the audit row of an erasure."""
+
+    contact = serializers.IntegerField(source="contact_key", allow_null=True)
+    by = serializers.IntegerField(source="by_id", allow_null=True, help_text="The user's id.")
+
+    class Meta:
+        model = Erasure
+        fields = [
+            "id",
+            "reason",
+            "contact",
+            "by",
+            "by_name",
+            "at",
+            "conversations",
+            "parts",
+            "ratings",
+            "history",
+        ]
+        read_only_fields = fields
+
+
+class ContactErasedSerializer(serializers.Serializer):
+    contact = ContactSerializer()
+    erasure = ErasureSerializer()
 
 
 class ContactCreateSerializer(StrictSerializer):

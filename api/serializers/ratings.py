@@ -13,6 +13,10 @@ from ratings.scale import reaction
 
 
 class RatingRequestSerializer(serializers.ModelSerializer):
+    teammate = serializers.SerializerMethodField(
+        help_text="The teammate's id, kept when the teammate was deleted (G5); null for none."
+    )
+
     class Meta:
         model = RatingRequest
         fields = [
@@ -26,6 +30,9 @@ class RatingRequestSerializer(serializers.ModelSerializer):
             "delivery_attempts",
         ]
         read_only_fields = fields
+
+    def get_teammate(self, request) -> int | None:
+        return request.teammate_key or None
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -54,6 +61,9 @@ class RatingEventSerializer(serializers.ModelSerializer):
 
 class RatingSerializer(serializers.ModelSerializer):
     reaction = serializers.SerializerMethodField()
+    teammate = serializers.SerializerMethodField(
+        help_text="The teammate's id, kept when the teammate was deleted (G5); null for none."
+    )
     reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
@@ -76,6 +86,9 @@ class RatingSerializer(serializers.ModelSerializer):
 
     def get_reaction(self, rating) -> str:
         return reaction(rating.value).name
+
+    def get_teammate(self, rating) -> int | None:
+        return rating.teammate_key or None
 
 
 class RatingDetailSerializer(RatingSerializer):

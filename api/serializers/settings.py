@@ -54,6 +54,14 @@ class RatingSettingsSerializer(StrictSerializer):
         required=False,
         help_text="N4: terrible and bad ratings to the managers: off, immediately, daily.",
     )
+    retention_days = StrictIntegerField(
+        min_value=1,
+        max_value=36_500,
+        required=False,
+        allow_null=True,
+        help_text="G4: message bodies of conversations closed more than this many days ago "
+        "are erased every day; null keeps them.",
+    )
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
     updated_by = serializers.IntegerField(
         read_only=True, allow_null=True, help_text="The user who changed them last."

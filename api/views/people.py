@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from api.serializers.people import (
     ContactCreateSerializer,
+    ContactErasedSerializer,
     ContactQuerySerializer,
     ContactSerializer,
     TeammateSerializer,
@@ -15,6 +18,7 @@ from api.serializers.people import (
 from api.views.base import PaginatedList, validated
 from conversations import services as conversation_services
 from conversations.models import Contact, Teammate
+from ratings import services as rating_services
 
 
 @extend_schema(tags=["contacts"])
@@ -53,6 +57,27 @@ class ContactDetail(generics.RetrieveAPIView):
     serializer_class = ContactSerializer
     lookup_url_kwarg = "id"
     required_perms = {"GET": ["conversations.view_contact"]}
+
+
+@extend_schema(
+    tags=["contacts"],
+    summary="Erase a contact's personal data",
+    description="G1–G3: the contact's name, email, Messenger identity, message bodies, "
+    "rating comments and reasons are replaced by a placeholder; their rating links and "
+    "Messenger sessions stop working; rating values and report figures stay. Answers the "
+    "contact as it is now and the audit row. A contact erased already is a 400 with the "
+    "code `erased`.",
+    request=None,
+    responses={200: ContactErasedSerializer},
+)
+class ContactErase(APIView):
+    required_perms = {"POST": ["conversations.view_contact", "ratings.add_erasure"]}
+
+    def post(self, request, id):
+        contact = get_object_or_404(Contact, pk=id)
+        erasure = rating_services.contact_erase(contact=contact, by=request.user)
+        body = {"contact": contact, "erasure": erasure}
+        return Response(ContactErasedSerializer(body).data)
 
 
 @extend_schema(tags=["teammates"], summary="List teammates")

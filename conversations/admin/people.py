@@ -17,15 +17,31 @@ from conversations.models import (
     Teammate,
     Workflow,
 )
+from conversations.panels import contact_actions
 
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ("name", "email", "role", "external_id", "created_at")
+    list_display = ("name", "email", "role", "external_id", "created_at", "erased_at")
     list_filter = ("role",)
     search_fields = ("name", "email", "external_id")
-    fields = ("role", "name", "email", "external_id", "visitor_id")
-    readonly_fields = ("visitor_id",)
+    fields = ("role", "name", "email", "external_id", "visitor_id", "erased_at")
+    readonly_fields = ("visitor_id", "erased_at")
+
+    def get_actions(self, request):
+        """Django's, then those other apps registered (`conversations.panels`) that the user
+        holds the permission of."""
+        actions = super().get_actions(request)
+        for action in contact_actions():
+            if request.user.has_perm(action.permission):
+                actions[action.name] = (action.function, action.name, action.description)
+        return actions
+
+    def get_readonly_fields(self, request, obj=None):
+        """G1: an erased contact's placeholder stays as erasure left it."""
+        if obj is not None and obj.erased_at is not None:
+            return self.fields
+        return self.readonly_fields
 
 
 @admin.register(Workflow)

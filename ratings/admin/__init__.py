@@ -3,11 +3,13 @@ records (requests, decisions, ratings and their history: view only), and the rat
 the inbox's conversation page ("why did this customer get no survey?")."""
 
 from ratings.admin.alerts import RatingAlertAdmin
+from ratings.admin.erasure import ErasureAdmin
 from ratings.admin.panel import rating_panel_context
 from ratings.admin.records import RatingAdmin, RatingDecisionAdmin, RatingRequestAdmin
 from ratings.admin.settings import MessengerAppAdmin, RatingSettingsAdmin, RatingSettingsForm
 
 __all__ = [
+    "ErasureAdmin",
     "MessengerAppAdmin",
     "RatingAdmin",
     "RatingAlertAdmin",

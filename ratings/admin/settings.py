@@ -113,6 +113,7 @@ class RatingSettingsAdmin(admin.ModelAdmin):
                     "fields": ("manager_alerts",),
                 },
             ),
+            ("Retention", {"fields": ("retention_days",)}),
             ("Last change", {"fields": ("updated_at", "updated_by")}),
         ]
 
