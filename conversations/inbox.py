@@ -44,9 +44,11 @@ MAX_TERM = 200
 # A search ranks this many of its hits, the newest; any more follow them, newest first.
 RANKED = 200
 # The indexed expression (migration 0007): the words of a part's body, an HTML body's markup
-# left out; a text body is all words (`a<b c>d` is what the customer typed, E3a).
+# left out; a text body is all words (`a<b c>d` is what the customer typed, E3a), its `<`, `>`
+# and `&` made spaces, as PostgreSQL's parser would otherwise drop `<b c>` as a tag and
+# `&amp;` as an entity.
 VECTOR = (
-    "to_tsvector('simple', CASE WHEN body_format = 'text' THEN body "
+    "to_tsvector('simple', CASE WHEN body_format = 'text' THEN translate(body, '<>&', '   ') "
     "ELSE regexp_replace(body, '<[^>]*>', ' ', 'g') END)"
 )
 QUERY = "websearch_to_tsquery('simple', %s)"

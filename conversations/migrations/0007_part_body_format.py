@@ -3,12 +3,13 @@
 
 from django.db import migrations, models
 
-# I3: the search index reads a text body whole (`a<b c>d` has no markup to leave out) and an
-# HTML body without its markup; the same expression as conversations.inbox.VECTOR, so that the
+# I3: the search index reads a text body whole (`a<b c>d` has no markup to leave out: its `<`,
+# `>` and `&` are made spaces, or PostgreSQL's parser would drop `<b c>` as a tag) and an HTML
+# body without its markup; the same expression as conversations.inbox.VECTOR, so that the
 # planner takes this index.
 SEARCH_INDEX = (
     "CREATE INDEX IF NOT EXISTS part_body_search_idx ON conversations_part USING gin "
-    "(to_tsvector('simple', CASE WHEN body_format = 'text' THEN body "
+    "(to_tsvector('simple', CASE WHEN body_format = 'text' THEN translate(body, '<>&', '   ') "
     "ELSE regexp_replace(body, '<[^>]*>', ' ', 'g') END))"
 )
 # Migration 0005's.
