@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from conversations import clock
 from conversations.models import Channel, Contact, Conversation
-from conversations.text import text_to_html
+from conversations.text import newlines_one
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 MORNING = time(9, 0)
@@ -28,20 +28,15 @@ def _message_field(label: str, placeholder: str) -> forms.CharField:
     )
 
 
-def _one_kind_of_newline(text: str) -> str:
-    """Browsers send a textarea's line breaks as CRLF; keep one character per break so the
-    visible length of a reply (E3) is what the teammate saw."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def _text_body(text: str) -> str:
-    """What a teammate typed (plain text) as the HTML body that shows exactly it."""
-    return text_to_html(_one_kind_of_newline(text))
+    """What a teammate typed: a text body (E3a), shown and counted as typed. Browsers send a
+    textarea's line breaks as CRLF; one character per break is what the teammate saw."""
+    return newlines_one(text)
 
 
 class MessageForm(forms.Form):
-    """A reply to the customer, typed as plain text: stored as HTML that shows exactly that
-    text (a `<b>` typed is shown as typed, never as bold)."""
+    """A reply to the customer, typed as plain text and stored as a text body (E3a): a `<b>`
+    typed is shown as typed, never as bold, and counts its three characters."""
 
     body = _message_field("Reply", "Write a reply to the customer…")
 

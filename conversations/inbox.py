@@ -38,13 +38,19 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL, Window
 from django.db.models.functions import Coalesce, RowNumber
 
-from conversations.models import Contact, Conversation, Part, State, Teammate
+from conversations.models import BodyFormat, Contact, Conversation, Part, State, Teammate
 
 MAX_TERM = 200
 # A search ranks this many of its hits, the newest; any more follow them, newest first.
 RANKED = 200
-# The indexed expression (migration 0005): the words of a part's body, markup left out.
-VECTOR = "to_tsvector('simple', regexp_replace(body, '<[^>]*>', ' ', 'g'))"
+# The indexed expression (migration 0007): the words of a part's body, an HTML body's markup
+# left out; a text body is all words (`a<b c>d` is what the customer typed, E3a), its `<`, `>`
+# and `&` made spaces, as PostgreSQL's parser would otherwise drop `<b c>` as a tag and
+# `&amp;` as an entity.
+VECTOR = (
+    "to_tsvector('simple', CASE WHEN body_format = 'text' THEN translate(body, '<>&', '   ') "
+    "ELSE regexp_replace(body, '<[^>]*>', ' ', 'g') END)"
+)
 QUERY = "websearch_to_tsquery('simple', %s)"
 
 
@@ -125,8 +131,9 @@ def _span(delta) -> str:
 
 def outside_markup(term: str) -> str:
     """A regular expression finding `term` in a stored body's text, not in its tags (SQLite:
-    the substring search must not find "strong" in "<strong>hi</strong>"). A body is
-    sanitised HTML, its text escaped as `html.escape` does: the term is escaped the same way."""
+    the substring search must not find "strong" in "<strong>hi</strong>"). An HTML body is
+    sanitised, its text escaped as `html.escape` does: the term is escaped the same way. A
+    text body is searched as it is (`icontains`)."""
     return r"(?:^|>)[^<]*?" + re.escape(html.escape(term, quote=False))
 
 
@@ -151,7 +158,10 @@ def search(queryset: QuerySet, term: str) -> QuerySet:
     )
     named = Q(subject__icontains=term) | Q(pk__in=by_people)
     if connection.vendor != "postgresql":
-        texts = Part.objects.filter(body__iregex=outside_markup(term)).values("conversation_id")
+        texts = Part.objects.filter(
+            Q(body_format=BodyFormat.TEXT, body__icontains=term)
+            | Q(body_format=BodyFormat.HTML, body__iregex=outside_markup(term))
+        ).values("conversation_id")
         return queryset.filter(named | Q(pk__in=texts)).annotate(
             search_rank=Value(0.0, output_field=FloatField())
         )

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from conversations import clock
+from conversations import clock, text
 
 
 class Teammate(models.Model):
@@ -199,6 +199,11 @@ class Conversation(models.Model):
         return self.subject or f"Conversation #{self.pk}"
 
 
+class BodyFormat(models.TextChoices):
+    TEXT = text.TEXT, "Plain text"
+    HTML = text.HTML, "HTML"
+
+
 class Part(models.Model):
     """One entry in a conversation's thread."""
 
@@ -228,6 +233,11 @@ class Part(models.Model):
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     body = models.TextField(blank=True)
+    # E3a/E3b: `text` is stored as typed and every character is seen; `html` is sanitised HTML
+    # whose visible text is seen (conversations.text.body_visible_text, body_html).
+    body_format = models.CharField(
+        max_length=4, choices=BodyFormat.choices, default=BodyFormat.HTML, db_default="html"
+    )
     # The email's Message-ID for a part that came or went by mail (and the survey's event): it
     # threads replies to it (In-Reply-To, References) and makes a message received twice one
     # part.
@@ -256,6 +266,16 @@ class Part(models.Model):
     @property
     def author(self):
         return self.author_teammate or self.author_contact
+
+    @property
+    def visible_text(self) -> str:
+        """What a reader sees of the body (E3 counts it)."""
+        return text.body_visible_text(self.body, self.body_format)
+
+    @property
+    def html(self):
+        """The body as a page draws it (safe HTML)."""
+        return text.body_html(self.body, self.body_format)
 
 
 class ConversationClose(models.Model):

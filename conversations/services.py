@@ -48,6 +48,7 @@ from conversations.people import (  # noqa: F401 - offered here under their DESI
 )
 from conversations.signals import conversation_closed, part_added
 from conversations.text import (
+    HTML,
     message_body,
     message_id_clean,
     message_preview,
@@ -117,7 +118,12 @@ def _announce(part: Part) -> Part:
 
 
 def _add_reply(
-    conversation: Conversation, author, body: str, at: datetime, message_id: str = ""
+    conversation: Conversation,
+    author,
+    body: str,
+    at: datetime,
+    message_id: str = "",
+    body_format: str = HTML,
 ) -> Part:
     """Append a reply and move the running figures on (E2, E3, E4, D2)."""
     part = Part.objects.create(
@@ -126,13 +132,15 @@ def _add_reply(
         author_teammate=author if isinstance(author, Teammate) else None,
         author_contact=author if isinstance(author, Contact) else None,
         body=body,
+        body_format=body_format,
         message_id=message_id,
         created_at=at,
     )
-    conversation.reply_characters += visible_characters(body)
+    # E3a/E3b: the characters a reader sees of it, the same text the pages draw.
+    conversation.reply_characters += visible_characters(body, body_format)
     conversation.last_reply_at = conversation.last_message_at = at
     conversation.last_message_from = "teammate" if isinstance(author, Teammate) else "contact"
-    conversation.preview = message_preview(body)
+    conversation.preview = message_preview(body, body_format=body_format)
     if isinstance(author, Teammate):
         conversation.teammate_reply_count += 1
         conversation.last_teammate_replier = author
@@ -156,7 +164,10 @@ def conversation_start(
     workflow: Workflow | None = None,
     subject: str = "",
     message_id: str = "",
+    body_format: str = HTML,
 ) -> Conversation:
+    """`body_format` (here and in every write of a message): `text` for what a person typed,
+    stored as typed (E3a); `html`, the default, for formatted text, sanitised (E3b)."""
     if channel not in Channel.values:
         raise ValidationError(f"Unknown channel {channel!r}: use 'messenger' or 'email'.")
     if origin not in Origin.values:
@@ -169,7 +180,7 @@ def conversation_start(
     if any(not isinstance(c, Contact) or c.pk is None for c in people):
         raise ValidationError("Contacts must be saved Contact records.")
     people = list(dict.fromkeys(people))
-    body = message_body(body)
+    body = message_body(body, body_format)
     message_id = message_id_clean(message_id)
     subject = (subject or "").strip()
     refuse_nul(subject, "subject")
@@ -206,8 +217,8 @@ def conversation_start(
         created_at=now,
         updated_at=now,
         last_message_at=now,
-        first_line=message_preview(body, first_line=True),
-        preview=message_preview(body),
+        first_line=message_preview(body, body_format=body_format, first_line=True),
+        preview=message_preview(body, body_format=body_format),
     )
     conversation.contacts.add(*people)
     if started_by is None:
@@ -215,11 +226,12 @@ def conversation_start(
             conversation=conversation,
             kind=Part.Kind.BOT,
             body=body,
+            body_format=body_format,
             message_id=message_id,
             created_at=now,
         )
     else:
-        part = _add_reply(conversation, started_by, body, now, message_id)
+        part = _add_reply(conversation, started_by, body, now, message_id, body_format)
         conversation.save(update_fields=REPLY_FIELDS)
     _announce(part)
     return conversation
@@ -227,12 +239,17 @@ def conversation_start(
 
 @transaction.atomic
 def conversation_reply(
-    *, conversation: Conversation, author: Teammate | Contact, body: str, message_id: str = ""
+    *,
+    conversation: Conversation,
+    author: Teammate | Contact,
+    body: str,
+    message_id: str = "",
+    body_format: str = HTML,
 ) -> Part:
     """A reply visible to the customer. A contact's reply reopens a snoozed or closed
     conversation at once (Z3); a teammate reopens a closed one before replying. `message_id`
     is the email's, for a reply that came by mail: the same one twice is refused."""
-    body = message_body(body)
+    body = message_body(body, body_format)
     message_id = message_id_clean(message_id)
     if not isinstance(author, Teammate | Contact) or author.pk is None:
         raise ValidationError("A reply is written by a teammate or a contact.")
@@ -249,21 +266,28 @@ def conversation_reply(
         raise ValidationError("This conversation is closed: reopen it before replying.")
     if message_id and locked.parts.filter(message_id=message_id).exists():
         raise ValidationError("This message is in the conversation already.", code="duplicate")
-    part = _add_reply(locked, author, body, now, message_id)
+    part = _add_reply(locked, author, body, now, message_id, body_format)
     locked.save(update_fields=REPLY_FIELDS + STATE_FIELDS[:2])
     _copy_state(conversation, locked)
     return _announce(part)
 
 
 @transaction.atomic
-def conversation_note(*, conversation: Conversation, author: Teammate, body: str) -> Part:
+def conversation_note(
+    *, conversation: Conversation, author: Teammate, body: str, body_format: str = HTML
+) -> Part:
     """An internal note: teammates only, never seen by the customer, never counted (E3)."""
     _require_teammate(author, "write an internal note")
-    body = message_body(body)
+    body = message_body(body, body_format)
     locked = _locked(conversation)
     now = clock.now()
     part = Part.objects.create(
-        conversation=locked, kind=Part.Kind.NOTE, author_teammate=author, body=body, created_at=now
+        conversation=locked,
+        kind=Part.Kind.NOTE,
+        author_teammate=author,
+        body=body,
+        body_format=body_format,
+        created_at=now,
     )
     locked.updated_at = now
     locked.save(update_fields=["updated_at"])
@@ -272,12 +296,16 @@ def conversation_note(*, conversation: Conversation, author: Teammate, body: str
 
 
 @transaction.atomic
-def conversation_bot_message(*, conversation: Conversation, body: str) -> Part:
+def conversation_bot_message(
+    *, conversation: Conversation, body: str, body_format: str = HTML
+) -> Part:
     """A message by the bot: visible, but not a reply (E3 does not count it)."""
-    body = message_body(body)
+    body = message_body(body, body_format)
     locked = _locked(conversation)
     now = clock.now()
-    part = Part.objects.create(conversation=locked, kind=Part.Kind.BOT, body=body, created_at=now)
+    part = Part.objects.create(
+        conversation=locked, kind=Part.Kind.BOT, body=body, body_format=body_format, created_at=now
+    )
     locked.updated_at = now
     locked.save(update_fields=["updated_at"])
     _copy_state(conversation, locked)

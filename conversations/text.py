@@ -1,9 +1,18 @@
-"""A part's body: sanitised HTML, and what a customer sees of it.
+"""A part's body, in one of two formats, and what a customer sees of it.
 
-Every body is stored as sanitised HTML (`sanitize_html`, with nh3): the tags of formatted text
-and links, nothing that runs, loads or hides anything. Plain text (a teammate's textarea, a
-plain-text email) becomes HTML with `text_to_html`, which keeps its visible text exactly, so
-what a page shows and what E3 counts are the same text.
+- `text` (E3a): what a person typed (the Messenger, the admin's reply and note boxes, a
+  plain-text email, the API with `body_format: text`), stored exactly as typed (line breaks made
+  `\n`, as a browser shows them). Every character is seen and counts: `if a < b` is eight.
+- `html` (E3b): formatted text (an HTML email, the API's default), stored sanitised
+  (`sanitize_html`, with nh3): the tags of formatted text and links, nothing that runs, loads or
+  hides anything. Its visible text counts: markup does not, an entity is the one character it
+  stands for.
+
+Two functions read a body, and every page, count and search goes through them:
+`body_visible_text` (what a reader sees; E3 counts its code points) and `body_html` (the HTML a
+page draws: a text body escaped with its line breaks, an HTML body sanitised). Their agreement,
+`visible_text(body_html(b, f)) == body_visible_text(b, f)`, is what `tests/test_body_format.py`
+proves.
 """
 
 import html as html_lib
@@ -11,6 +20,12 @@ from html.parser import HTMLParser
 
 import nh3
 from django.core.exceptions import ValidationError
+from django.utils.safestring import SafeString, mark_safe
+
+# A part's body format (`Part.body_format`).
+TEXT = "text"
+HTML = "html"
+BODY_FORMATS = (TEXT, HTML)
 
 # Formatting, structure and links: what an email or a teammate's message needs to read well.
 # No images (a remote image is a tracker and an external asset on the customer's pages), no
@@ -144,9 +159,49 @@ def has_markup(body: str) -> bool:
     return "<" in body
 
 
-def visible_characters(body: str) -> int:
-    """E3: the number of code points a customer sees; spaces count, markup does not."""
-    return len(visible_text(body))
+def visible_characters(body: str, body_format: str = HTML) -> int:
+    """E3: the number of code points a customer sees; spaces count, markup does not (E3b),
+    and in a text body every character counts (E3a)."""
+    return len(body_visible_text(body, body_format))
+
+
+def _format_checked(body_format: str) -> str:
+    if body_format not in BODY_FORMATS:
+        raise ValidationError(f"Unknown body format {body_format!r}: use 'text' or 'html'.")
+    return body_format
+
+
+def body_visible_text(body: str, body_format: str) -> str:
+    """The text a reader sees of a body, exactly: a text body itself (E3a), an HTML body's text
+    without its markup, entities decoded (E3b). E3 counts its code points."""
+    if _format_checked(body_format) == TEXT:
+        return body or ""
+    return visible_text(body or "")
+
+
+def body_html(body: str, body_format: str) -> SafeString:
+    """The HTML a page draws for a body: a text body escaped, each line break kept and shown;
+    an HTML body sanitised (again: a body stored before that rule, or written around the
+    services, still never runs), its line breaks shown when it has no markup at all."""
+    if _format_checked(body_format) == TEXT:
+        return mark_safe(text_to_html(body or ""))  # noqa: S308 - escaped just now
+    html = sanitize_html(body or "")
+    if not has_markup(html):
+        html = html.replace("\n", "<br>\n")
+    return mark_safe(html)  # noqa: S308 - sanitised by nh3 just above
+
+
+def body_readable_text(body: str, body_format: str) -> str:
+    """A body as plain text to read (an email's text part, the API's `body_text`, a preview):
+    a text body as typed; an HTML body's text with a line break after each block."""
+    if _format_checked(body_format) == TEXT:
+        return (body or "").strip()
+    return readable_text(body or "")
+
+
+def newlines_one(text: str) -> str:
+    """One `\n` per line break (a browser's CRLF, an old Mac's CR), as a page shows it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def refuse_nul(text: str, what: str) -> None:
@@ -162,11 +217,15 @@ def refuse_nul(text: str, what: str) -> None:
 MAX_MESSAGE_ID = 255
 
 
-def message_body(body: str) -> str:
-    """A message's body as it is stored: sanitised HTML with some visible text."""
+def message_body(body: str, body_format: str = HTML) -> str:
+    """A message's body as it is stored, with some visible text: a text body as typed (its
+    line breaks made `\n`), an HTML body sanitised."""
+    _format_checked(body_format)
     if not isinstance(body, str) or not body.strip():
         raise ValidationError("The message is empty.")
     refuse_nul(body, "message")
+    if body_format == TEXT:
+        return newlines_one(body)
     body = sanitize_html(body)
     if not visible_text(body).strip():
         raise ValidationError("The message is empty.")
@@ -185,10 +244,10 @@ def message_id_clean(message_id: str) -> str:
 PREVIEW_LENGTH = 200
 
 
-def message_preview(body: str, *, first_line: bool = False) -> str:
+def message_preview(body: str, *, body_format: str = HTML, first_line: bool = False) -> str:
     """A message's visible text for a list: its first line, or all of it on one line, cut
     at PREVIEW_LENGTH characters (I1)."""
-    text = readable_text(body or "")
+    text = body_readable_text(body or "", body_format)
     if first_line:
         text = next((line for line in text.splitlines() if line.strip()), "")
     text = " ".join(text.split())

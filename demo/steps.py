@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from conversations import services
-from conversations.models import Contact, Conversation, Teammate, Workflow
+from conversations.models import BodyFormat, Contact, Conversation, Teammate, Workflow
 
 
 @dataclass(kw_only=True)
@@ -25,6 +25,12 @@ class Step:
 
     def run(self, conversation: Conversation | None, moment: datetime) -> Conversation:
         raise NotImplementedError
+
+
+def body_format(body: str) -> str:
+    """The demo's sample text is HTML where it starts with a tag (its email templates), else
+    what a person typed (E3a)."""
+    return BodyFormat.HTML if body.startswith("<") else BodyFormat.TEXT
 
 
 @dataclass(kw_only=True)
@@ -43,6 +49,7 @@ class Start(Step):
             origin=self.origin,
             contacts=self.contacts,
             body=self.body,
+            body_format=body_format(self.body),
             started_by=self.started_by,
             workflow=self.workflow,
             subject=self.subject,
@@ -55,7 +62,12 @@ class Reply(Step):
     body: str
 
     def run(self, conversation, moment):
-        services.conversation_reply(conversation=conversation, author=self.author, body=self.body)
+        services.conversation_reply(
+            conversation=conversation,
+            author=self.author,
+            body=self.body,
+            body_format=body_format(self.body),
+        )
         return conversation
 
 
@@ -65,7 +77,12 @@ class Note(Step):
     body: str
 
     def run(self, conversation, moment):
-        services.conversation_note(conversation=conversation, author=self.author, body=self.body)
+        services.conversation_note(
+            conversation=conversation,
+            author=self.author,
+            body=self.body,
+            body_format=body_format(self.body),
+        )
         return conversation
 
 
@@ -74,7 +91,9 @@ class Bot(Step):
     body: str
 
     def run(self, conversation, moment):
-        services.conversation_bot_message(conversation=conversation, body=self.body)
+        services.conversation_bot_message(
+            conversation=conversation, body=self.body, body_format=body_format(self.body)
+        )
         return conversation
 
 

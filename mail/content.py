@@ -1,8 +1,9 @@
 """M7, M14: what a customer's email says, and the files that came with it.
 
 The body is the newest text of the message: quoted history and signatures stripped
-(mail-parser-reply), HTML sanitised (nh3) and kept as HTML when nothing had to be cut, plain
-text escaped otherwise, so that the part shows (and E3 counts) what the customer wrote this
+(mail-parser-reply), HTML sanitised (nh3) and kept as an HTML body when nothing had to be cut
+(E3b), a text body otherwise (a text-only email, or the newest reply of a quoted one: shown and
+counted as written, E3a), so that the part shows (and E3 counts) what the customer wrote this
 time. Headers and bodies are decoded whatever their charset claims: an unknown charset, 8-bit
 bytes or a NUL never stop a message from becoming a part.
 """
@@ -17,11 +18,12 @@ from mailparser_reply.constants import MAIL_LANGUAGES
 from mailparser_reply.parser import EmailMessage as ReplyText
 
 from conversations.text import (
+    HTML,
+    TEXT,
+    body_visible_text,
     has_markup,
     readable_text,
     sanitize_html,
-    text_to_html,
-    visible_text,
 )
 
 # The languages whose reply headers ("On … wrote:", "Le … a écrit :") are recognised (of
@@ -74,7 +76,8 @@ class File:
 
 @dataclass
 class Content:
-    body: str  # sanitised HTML, for the part
+    body: str  # for the part: sanitised HTML, or plain text (body_format)
+    body_format: str = HTML
     files: list[File] = field(default_factory=list)
 
 
@@ -124,10 +127,10 @@ def message_content(message: Message) -> Content:
             plain.append(decoded_payload(part))
         elif content_type == "text/html":
             html.append(decoded_payload(part))
-    body = _body(plain, html)
-    if not visible_text(body).strip() and files:
-        body = text_to_html(ATTACHMENT_ONLY)
-    return Content(body=body, files=files)
+    body, body_format = _body(plain, html)
+    if not body_visible_text(body, body_format).strip() and files:
+        body, body_format = ATTACHMENT_ONLY, TEXT
+    return Content(body=body, body_format=body_format, files=files)
 
 
 def _newest(text: str) -> str:
@@ -140,8 +143,9 @@ def _newest(text: str) -> str:
     return (parsed.replies[0].body or parsed.latest_reply or "").strip()
 
 
-def _body(plain: list[str], html: list[str]) -> str:
-    """Sanitised HTML of the newest reply; empty when the message says nothing."""
+def _body(plain: list[str], html: list[str]) -> tuple[str, str]:
+    """The newest reply and its format: sanitised HTML, or plain text; empty when the
+    message says nothing."""
     text = "\n\n".join(t for t in plain if t.strip())
     markup = "".join(html)
     if markup.strip():
@@ -154,10 +158,10 @@ def _body(plain: list[str], html: list[str]) -> str:
         unquoted = ""
     newest = _newest(text) if text.strip() else ""
     if unquoted and _same_words(readable_text(unquoted), newest):
-        return unquoted.strip()  # nothing left to cut: keep the customer's formatting
+        return unquoted.strip(), HTML  # nothing left to cut: keep the customer's formatting
     if not newest and unquoted and has_markup(unquoted):
-        return unquoted.strip()
-    return text_to_html(newest)
+        return unquoted.strip(), HTML
+    return newest, TEXT
 
 
 def _same_words(one: str, other: str) -> bool:

@@ -139,7 +139,11 @@ def _receive(parsed: Message, raw: bytes) -> Received:
     conversation = _conversation_for(parsed, contact)
     if conversation is not None:
         part = conversation_reply(
-            conversation=conversation, author=contact, body=content.body, message_id=own_id
+            conversation=conversation,
+            author=contact,
+            body=content.body,
+            body_format=content.body_format,
+            message_id=own_id,
         )
         outcome = "joined"
     else:
@@ -149,6 +153,7 @@ def _receive(parsed: Message, raw: bytes) -> Received:
             contacts=[contact],
             started_by=contact,
             body=content.body,
+            body_format=content.body_format,
             subject=_subject(parsed),
             message_id=own_id,
         )

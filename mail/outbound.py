@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from conversations import clock
 from conversations.models import Channel, Part
 from conversations.outbox import deliver_once, due_for_retry, with_reconnects
-from conversations.text import readable_text
+from conversations.text import body_readable_text
 from mail.addresses import reply_address, sender
 from mail.models import OutboundEmail
 from mail.threading import part_message_id, thread_headers
@@ -99,7 +99,9 @@ def reply_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
     }
     message = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string("mail/reply.txt", {**context, "text": readable_text(part.body)}),
+        body=render_to_string(
+            "mail/reply.txt", {**context, "text": body_readable_text(part.body, part.body_format)}
+        ),
         from_email=sender(teammate.name if teammate else None),
         to=[contact.email for contact in conversation.contacts.all()],
         reply_to=[reply_address(conversation.pk)],

@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations import services
-from conversations.models import Channel, Contact, Conversation, Origin
+from conversations.models import BodyFormat, Channel, Contact, Conversation, Origin
 from messenger.origins import allowed_origins, frame_ancestors, host_origin, site_origin
 from ratings.messenger import messenger_link_contact, messenger_page, messenger_version
 from ratings.scale import REACTIONS
@@ -239,6 +239,7 @@ def start(request):
         contacts=[contact],
         started_by=contact,
         body=_text(data, "body"),
+        body_format=BodyFormat.TEXT,  # what the visitor typed, shown and counted as typed (E3a)
     )
     return JsonResponse({"conversation": conversation.pk}, status=201)
 
@@ -253,7 +254,10 @@ def reply(request, pk):
     if conversation is None:
         raise Http404("You have no such conversation.")
     part = services.conversation_reply(
-        conversation=conversation, author=contact, body=_text(data, "body")
+        conversation=conversation,
+        author=contact,
+        body=_text(data, "body"),
+        body_format=BodyFormat.TEXT,
     )
     return JsonResponse({"conversation": conversation.pk, "part": part.pk}, status=201)
 

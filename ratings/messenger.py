@@ -13,7 +13,6 @@ from django.db.models import Prefetch, Q
 
 from conversations import clock
 from conversations.models import Contact, Conversation, Part
-from conversations.text import visible_text
 from ratings.models import MessengerApp, Rating, RatingRequest, RatingSettings
 from ratings.selectors import RatingState, rating_state
 from ratings.tokens import BadToken, messenger_token_read, rating_token
@@ -42,7 +41,7 @@ class MessengerThread:
         if self.conversation.subject:
             return self.conversation.subject
         for part in self.parts:
-            text = visible_text(part.body).strip() if part.kind != Part.Kind.EVENT else ""
+            text = part.visible_text.strip() if part.kind != Part.Kind.EVENT else ""
             if text:
                 return text.splitlines()[0]
         return "Conversation"

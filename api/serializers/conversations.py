@@ -22,41 +22,52 @@ from conversations.models import (
     State,
     Workflow,
 )
-from conversations.text import readable_text, text_to_html
+from conversations.text import body_html, body_readable_text
 
 MAX_BODY_LENGTH = 50_000
+BODY_FORMATS = ["html", "text"]  # one enum in the schema, read and written
 
 
 BODY_HELP = (
     "HTML, sanitised (formatting and links are kept, anything else is removed); plain text "
-    "with `body_format: text`."
+    "with `body_format: text`, stored, shown and counted (E3a) exactly as written."
 )
 
 
 class BodyFormat(serializers.Serializer):
-    """`body` is HTML, or plain text shown exactly as written (`body_format: text`)."""
+    """`body` is HTML (E3b), or plain text shown exactly as written (`body_format: text`, E3a)."""
 
-    body_format = StrictChoiceField(choices=["html", "text"], required=False, default="html")
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        if attrs.pop("body_format", "html") == "text" and "body" in attrs:
-            attrs["body"] = text_to_html(attrs["body"])
-        return attrs
+    body_format = StrictChoiceField(
+        choices=BODY_FORMATS,
+        required=False,
+        default="html",
+        help_text="`html` (the default): sanitised, its visible text counts; `text`: as written, "
+        "every character counts (`<` and `>` too).",
+    )
 
 
 class PartSerializer(serializers.ModelSerializer):
     event = serializers.ChoiceField(
         choices=Part.Event.choices, allow_blank=True, read_only=True, help_text="Events only."
     )
-    body = serializers.CharField(read_only=True, help_text="Sanitised HTML.")
+    body = serializers.SerializerMethodField(
+        help_text="The body as HTML, as the pages draw it: sanitised, or a text body escaped."
+    )
+    body_format = serializers.ChoiceField(
+        choices=BODY_FORMATS,
+        read_only=True,
+        help_text="How the body was written: `text` (as typed) or `html`.",
+    )
     body_text = serializers.SerializerMethodField(help_text="The body as plain text.")
     message_id = serializers.CharField(
         read_only=True, help_text="The email's Message-ID, for a part that came or went by mail."
     )
 
+    def get_body(self, part) -> str:
+        return str(body_html(part.body, part.body_format))
+
     def get_body_text(self, part) -> str:
-        return readable_text(part.body)
+        return body_readable_text(part.body, part.body_format)
 
     class Meta:
         model = Part
@@ -67,6 +78,7 @@ class PartSerializer(serializers.ModelSerializer):
             "author_teammate",
             "author_contact",
             "body",
+            "body_format",
             "body_text",
             "message_id",
             "created_at",

@@ -106,6 +106,7 @@ class ConversationList(PaginatedList):
                 origin=data["origin"],
                 contacts=data["contacts"],
                 body=data["body"],
+                body_format=data["body_format"],
                 subject=data["subject"],
                 workflow=data["workflow"],
                 started_by=teammate if data["origin"] == Origin.DIRECT_OUTBOUND else None,
@@ -173,7 +174,10 @@ class ConversationReply(ConversationAction):
 
     def act(self, conversation, teammate, data):
         part = conversation_services.conversation_reply(
-            conversation=conversation, author=teammate, body=data["body"]
+            conversation=conversation,
+            author=teammate,
+            body=data["body"],
+            body_format=data["body_format"],
         )
         return Response(PartSerializer(part).data, status=status.HTTP_201_CREATED)
 
@@ -190,7 +194,10 @@ class ConversationNote(ConversationAction):
 
     def act(self, conversation, teammate, data):
         part = conversation_services.conversation_note(
-            conversation=conversation, author=teammate, body=data["body"]
+            conversation=conversation,
+            author=teammate,
+            body=data["body"],
+            body_format=data["body_format"],
         )
         return Response(PartSerializer(part).data, status=status.HTTP_201_CREATED)
 

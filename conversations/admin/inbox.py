@@ -29,6 +29,7 @@ from conversations.forms import (
     tomorrow_morning,
 )
 from conversations.models import (
+    BodyFormat,
     Conversation,
     Origin,
     Part,
@@ -44,12 +45,16 @@ from conversations.selectors import no_teammate_message, teammate_of
 
 
 def _reply(conversation, teammate, data) -> str:
-    services.conversation_reply(conversation=conversation, author=teammate, body=data["body"])
+    services.conversation_reply(
+        conversation=conversation, author=teammate, body=data["body"], body_format=BodyFormat.TEXT
+    )
     return "Reply sent."
 
 
 def _note(conversation, teammate, data) -> str:
-    services.conversation_note(conversation=conversation, author=teammate, body=data["body"])
+    services.conversation_note(
+        conversation=conversation, author=teammate, body=data["body"], body_format=BodyFormat.TEXT
+    )
     return "Internal note added."
 
 
@@ -274,6 +279,7 @@ class ConversationAdmin(InboxListMixin, ServiceAddMixin, admin.ModelAdmin):
             origin=Origin.DIRECT_OUTBOUND,
             contacts=list(data["contacts"]),
             body=data["body"],
+            body_format=BodyFormat.TEXT,
             started_by=teammate,
             subject=data["subject"],
         )

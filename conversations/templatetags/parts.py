@@ -1,27 +1,30 @@
-"""`{{ part.body|part_html }}`: a part's body as the customer sees it, on every page.
+"""`{{ part|part_html }}`: a part's body as the customer sees it, on every page.
 
-Bodies are stored sanitised (`conversations.text`); they are sanitised again here, so that a
-body stored before that rule, or written around the services, is still shown as text and
-never runs. A body without markup (plain text) keeps its line breaks.
+Both filters read the part's format (`conversations.text.body_html`, `body_visible_text`): a
+text body is shown as typed (escaped, its line breaks kept), an HTML body sanitised (again, so
+that a body stored before that rule, or written around the services, is still never run). What
+they show is what E3 counts. A bare string is read as an HTML body (an event's, say).
 """
 
 from django import template
-from django.utils.safestring import mark_safe
 
-from conversations.text import has_markup, sanitize_html, visible_text
+from conversations.text import HTML, body_html, body_visible_text
 
 register = template.Library()
 
 
-@register.filter
-def part_html(body: str) -> str:
-    html = sanitize_html(body or "")
-    if not has_markup(html):
-        html = html.replace("\n", "<br>\n")
-    return mark_safe(html)  # noqa: S308 - sanitised by nh3 just above
+def _body(part) -> tuple[str, str]:
+    if isinstance(part, str) or part is None:
+        return part or "", HTML
+    return part.body or "", part.body_format
 
 
 @register.filter
-def part_text(body: str) -> str:
+def part_html(part) -> str:
+    return body_html(*_body(part))
+
+
+@register.filter
+def part_text(part) -> str:
     """A part's visible text on one line, for a snippet (escaped by the template)."""
-    return " ".join(visible_text(body or "").split())
+    return " ".join(body_visible_text(*_body(part)).split())

@@ -95,11 +95,14 @@ def test_add_page_starts_a_direct_outbound_conversation(inbox, teammate, contact
     assert started.started_by_teammate == teammate
     assert list(started.contacts.all()) == [contact]
     first = started.parts.get()
-    assert (first.kind, first.author_teammate, first.body) == (
+    # Typed as text, stored and shown as typed (M17, E3a).
+    assert (first.kind, first.author_teammate, first.body, first.body_format) == (
         Part.Kind.REPLY,
         teammate,
-        "Hi Ann, &lt;b&gt;how&lt;/b&gt; is it going?",  # typed as text, shown as typed (M17)
+        "Hi Ann, <b>how</b> is it going?",
+        "text",
     )
+    assert first.html == "Hi Ann, &lt;b&gt;how&lt;/b&gt; is it going?"
 
 
 def test_add_page_with_bad_input_writes_nothing(inbox, contact):

@@ -37,9 +37,11 @@ def test_reply_action_calls_the_service(inbox, conversation, teammate):
     assert response.redirect_chain[-1][0] == change_url(conversation)
     assert shown_messages(response) == ["Reply sent."]
     part = conversation.parts.get(kind=Part.Kind.REPLY, author_teammate=teammate)
-    # Typed text kept as HTML showing it (M17); still one character per line break (E3).
-    assert part.body == "Hi Ann,<br>\nfixed now."
-    assert visible_characters(part.body) == len("Hi Ann,\nfixed now.")
+    # Typed text kept as typed (M17, E3a), shown with its line break; one character per
+    # line break (E3).
+    assert (part.body, part.body_format) == ("Hi Ann,\nfixed now.", "text")
+    assert part.html == "Hi Ann,<br>\nfixed now."
+    assert visible_characters(part.body, part.body_format) == len("Hi Ann,\nfixed now.")
     conversation.refresh_from_db()
     assert conversation.teammate_reply_count == 1
     assert conversation.assignee == teammate

@@ -137,10 +137,12 @@ def test_M7_html_is_sanitised_and_E3_counts_its_visible_text():
     assert visible_characters(body) == len("Hello team & colink")
 
 
-def test_M7_plain_text_is_escaped_and_keeps_its_lines():
+def test_M7_E3a_plain_text_is_kept_as_text_and_shown_escaped_with_its_lines():
     result = _received(eml(text="a <b> & c\nsecond line"))
-    assert result.part.body == "a &lt;b&gt; &amp; c<br>\nsecond line"
-    assert visible_characters(result.part.body) == len("a <b> & c\nsecond line")
+    part = result.part
+    assert (part.body, part.body_format) == ("a <b> & c\nsecond line", "text")
+    assert part.html == "a &lt;b&gt; &amp; c<br>\nsecond line"
+    assert visible_characters(part.body, part.body_format) == len("a <b> & c\nsecond line")
 
 
 # --- M8, M9: reopen, wake; a reply to the survey is a reply ---------------------------------------

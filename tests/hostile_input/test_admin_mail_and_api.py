@@ -14,7 +14,6 @@ from django.utils.html import escape
 
 from conversations import services
 from conversations.models import Channel, Contact, Conversation, Part, Teammate
-from conversations.text import readable_text
 from ratings.models import Rating
 from ratings.services import rating_comment, rating_submit
 from tests.factories import ContactFactory, TeammateFactory, start_conversation
@@ -74,10 +73,10 @@ def test_admin_conversation_page_shows_hostile_text_as_text(admin_client_, boss,
     assert response.status_code == 302
     admin_client_.post(_admin(Conversation, "act", conversation.pk, "note"), {"body": text})
     bodies = list(
-        conversation.parts.filter(kind__in=["reply", "note"]).values_list("body", flat=True)
+        conversation.parts.filter(kind__in=["reply", "note"]).values_list("body", "body_format")
     )
-    # Typed text is kept as HTML that reads back as exactly that text (M17).
-    assert [readable_text(body) for body in bodies[-2:]] == [text, text]
+    # Typed text is kept as typed, a text body (M17, E3a).
+    assert bodies[-2:] == [(text, "text"), (text, "text")]
     html = _html(admin_client_.get(_admin(Conversation, "change", conversation.pk)))
     assert_shown_as_text(html, text, bodies=True)
     # The subject, the contact, the comment and its history entry, escaped as Django escapes.
@@ -292,11 +291,13 @@ def test_api_conversation_message_round_trip(api, contact, text):
     read = api.get(url).json()
     assert read["subject"] == text
     assert [part["body_text"] for part in read["parts"]] == [text, text]
-    stored = Part.objects.filter(conversation_id=started["id"]).values_list("body", flat=True)
-    assert [readable_text(part) for part in stored] == [text, text]
-    # The HTML body never carries the text's markup as markup.
+    stored = Part.objects.filter(conversation_id=started["id"])
+    # Stored as written, a text body (E3a) ...
+    assert [(part.body, part.body_format) for part in stored] == [(text, "text")] * 2
+    # ... and the API's HTML `body` never carries the text's markup as markup.
+    assert [part["body"] for part in read["parts"]] == [str(part.html) for part in stored]
     if MARKUP & set(text) - {"'", '"'}:
-        assert all(text not in part for part in stored)
+        assert all(text not in part["body"] for part in read["parts"])
 
 
 def test_api_NUL_and_over_long_text_are_400s_naming_the_field(api, conversation):
