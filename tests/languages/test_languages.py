@@ -29,7 +29,8 @@ from tests.rating_pages.support import CLOSED_AT, SUBJECT, _requested
 
 pytestmark = pytest.mark.django_db
 
-# Words each language's survey email and rating page must show (from its catalogue).
+# Words each language's survey email and rating page must show (from its catalogue; French
+# puts a no-break space before ? : ; ! and inside « », so that they never start a line).
 WORDS = {
     "en": {
         "greeting": "Hi Anna,",
@@ -43,7 +44,7 @@ WORDS = {
     "fr": {
         "greeting": "Bonjour Anna,",
         "closed": "vient de clôturer votre conversation",
-        "question": "Comment évaluez-vous l’aide apportée par notre équipe ?",
+        "question": "Comment évaluez-vous l’aide apportée par notre équipe\xa0?",
         "reaction": "Génial",
         "one_click": "Un clic enregistre votre réponse",
         "page_title": "Évaluez votre conversation",
@@ -269,13 +270,15 @@ def test_l2_refusals_and_the_comment_form_are_in_the_contact_language(client, te
     with time_machine.travel(CLOSED_AT + timedelta(minutes=5), tick=False):
         rating_submit(token=token, value=1)
         page = unescape(client.get(reverse("ratings:rate", args=[token])).content.decode())
-        assert "Dites-nous en plus" in page and "Réponse trop lente" in page
+        assert "Dites-nous-en plus" in page and "Réponse trop lente" in page
         assert "Jusqu’à 5\xa0000 caractères." in page
         rating_comment(token=token, comment="Trop long", reasons=["Slow to answer"])
         refused = client.post(reverse("ratings:rate", args=[token]), {"value": "4"})
     assert refused.status_code == 409
     text = unescape(refused.content.decode())
-    assert "Un commentaire accompagne cette évaluation : elle ne peut plus être modifiée." in text
+    assert (
+        "Un commentaire accompagne cette évaluation\xa0: elle ne peut plus être modifiée." in text
+    )
     assert "Non enregistré." in text
     # The reason is stored (and reported) in the default language.
     assert Rating.objects.get().reasons == ["Slow to answer"]
@@ -509,3 +512,42 @@ def test_l4_every_customer_template_loads_its_translations():
         "messenger/_threads.html",
     ]:
         assert "{% load" in (text := (templates / name).read_text()) and "i18n" in text, name
+
+
+def _surveys_to(address):
+    """The survey emails sent to `address` (the teammate's reply is mailed too, M1)."""
+    return [
+        m
+        for m in mail.outbox
+        if m.to == [address] and "rating-request" in m.extra_headers.get("Message-ID", "")
+    ]
+
+
+def test_l2_make_run_mails_the_french_demo_customer_a_french_survey(
+    client, django_capture_on_commit_callbacks
+):
+    """`make run` seeds with --french-survey: the close is queued as any live close, and the
+    worker's survey (the admin's Sent mail) and its rating page are in French."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from demo.languages import FRENCH_EMAIL
+
+    mail.outbox.clear()
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command(
+            "seed_demo", conversations=3, seed=1, french_survey=True, stdout=out, stderr=StringIO()
+        )
+    assert "the worker sends the survey in French" in out.getvalue()
+    (message,) = _surveys_to(FRENCH_EMAIL)
+    assert message.subject == "Re: Ma commande n’est pas arrivée"
+    assert "Bonjour Camille Dubois," in message.body and WORDS["fr"]["one_click"] in message.body
+    (token, *_) = LINK.findall(message.body)
+    page = unescape(client.get(reverse("ratings:rate", args=[token])).content.decode())
+    assert '<html lang="fr">' in page and WORDS["fr"]["question"] in page
+    # Seeding again (--if-empty, as make run does) sends nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", if_empty=True, french_survey=True, stdout=StringIO())
+    assert len(_surveys_to(FRENCH_EMAIL)) == 1
