@@ -52,6 +52,7 @@ def _card(state: rating_selectors.RatingState) -> dict:
         "can_comment": state.can_comment,
         "comment_refusal": _refusal(state.comment_refusal),
         "reasons": list(state.reasons),
+        "reason_words": [words for _reason, words in state.reason_choices],
     }
 
 

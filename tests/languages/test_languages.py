@@ -308,6 +308,15 @@ def test_l2_the_messenger_card_and_frame_speak_the_contact_language(client, team
     assert "Großartig" in page and "Geschlossen" in page
     assert card["question"] == "Wie bewerten Sie die Hilfe unseres Teams?"
     assert [r["label"] for r in card["reactions"]][-1] == "Großartig"
+    with time_machine.travel(CLOSED_AT + timedelta(minutes=6), tick=False):
+        rated = client.post(
+            f"/api/v1/messenger/ratings/{token}/reaction/",
+            {"value": 1},
+            content_type="application/json",
+        ).json()
+    assert rated["reasons"][0] == "Slow to answer"  # posted and stored in the default language
+    assert rated["reason_words"][0] == "Zu langsame Antwort"
+    assert rated["rating"] is not None
     frame = client.get(reverse("messenger:frame"), {"host": "", "lang": "es-ES"}).content.decode()
     config = json.loads(
         re.search(r'id="mx-config" type="application/json">(.*?)</script>', frame, re.S).group(1)
