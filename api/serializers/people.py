@@ -23,6 +23,8 @@ LANGUAGE_HELP = (
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    language = serializers.CharField(read_only=True, help_text=LANGUAGE_HELP)
+
     class Meta:
         model = Contact
         fields = ["id", "role", "name", "email", "external_id", "language", "created_at"]
