@@ -54,6 +54,7 @@ class RatingSettingsForm(forms.ModelForm):
     """The settings' fields and widgets; every check is `ratings.configure`'s, shown beside
     the field it is about."""
 
+    # L3: declared fields, made per language (a class body's locals() is its namespace).
     locals().update(_language_fields())
 
     class Meta:
