@@ -23,6 +23,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from conversations.languages import language_clean, language_match
 from conversations.models import Contact
 from conversations.people import MAX_EMAIL, email_clean  # noqa: F401 - MAX_EMAIL offered here
 from conversations.text import refuse_nul
@@ -60,8 +61,10 @@ def _details(email, name) -> tuple[str, str]:
     return (email_clean(email) if email else ""), name
 
 
-def messenger_user(*, user_id, user_hash_given, email="", name="") -> Contact:
-    """W1, W3: the verified user's contact, created on first sight. Raises `IdentityRefused`."""
+def messenger_user(*, user_id, user_hash_given, email="", name="", language="") -> Contact:
+    """W1, W3: the verified user's contact, created on first sight. Raises `IdentityRefused`.
+    L1: `language` (the host page's `csatMessenger.language`), when given, is kept up to
+    date like the name and email; an unknown code is a `ValidationError`."""
     secret = settings.MESSENGER_IDENTITY_SECRET
     if not isinstance(user_id, str | int) or isinstance(user_id, bool):
         raise IdentityRefused()
@@ -73,31 +76,48 @@ def messenger_user(*, user_id, user_hash_given, email="", name="") -> Contact:
     ):
         raise IdentityRefused()
     email, name = _details(email, name)
+    language = language_clean(language)
     contact = Contact.objects.filter(external_id=user_id).first()
     if contact is None:
         try:
             with transaction.atomic():
                 return Contact.objects.create(
-                    role=Contact.Role.USER, external_id=user_id, email=email, name=name
+                    role=Contact.Role.USER,
+                    external_id=user_id,
+                    email=email,
+                    name=name,
+                    language=language,
                 )
         except IntegrityError:  # another request created it a moment ago
             contact = Contact.objects.get(external_id=user_id)
-    changed = [f for f, v in (("email", email), ("name", name)) if v and getattr(contact, f) != v]
+    given = {"email": email, "name": name, "language": language}
+    changed = [f for f, v in given.items() if v and getattr(contact, f) != v]
     if changed:
         for field in changed:
-            setattr(contact, field, email if field == "email" else name)
+            setattr(contact, field, given[field])
         contact.save(update_fields=changed)
     return contact
 
 
-def messenger_lead(*, visitor_id: str | None = None) -> Contact:
+def messenger_lead(*, visitor_id: str | None = None, language="", browser_language="") -> Contact:
     """W2: the lead a visitor id names, or a new lead (with a new visitor id) when it names
-    none: an unknown id is never an error, the visitor simply starts afresh."""
+    none: an unknown id is never an error, the visitor simply starts afresh.
+
+    L1: `language` (the host page's `csatMessenger.language`) is checked and kept; else a new
+    lead takes its browser's language (`navigator.language`) when it is a supported one (an
+    unsupported browser language is no error: the default is spoken)."""
+    language = language_clean(language)
     if isinstance(visitor_id, str) and 0 < len(visitor_id) <= 64:
         contact = Contact.objects.filter(visitor_id=visitor_id, role=Contact.Role.LEAD).first()
         if contact is not None:
+            if language and contact.language != language:
+                contact.language = language
+                contact.save(update_fields=["language"])
             return contact
-    return Contact.objects.create(role=Contact.Role.LEAD, visitor_id=secrets.token_urlsafe(24))
+    language = language or language_match(browser_language) or ""
+    return Contact.objects.create(
+        role=Contact.Role.LEAD, visitor_id=secrets.token_urlsafe(24), language=language
+    )
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ added, so that deciding on a close never reads the whole thread. Every close is 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
 from conversations import clock, text
 
@@ -73,6 +74,16 @@ class Contact(models.Model):
     visitor_id = models.CharField(
         "Messenger visitor id", max_length=64, null=True, blank=True, unique=True
     )
+    # L1: the language surveys, rating pages and the Messenger speak to this contact; blank:
+    # the installation's default (DEFAULT_LANGUAGE).
+    language = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        choices=settings.LANGUAGES,
+        help_text="The language of this contact's surveys and rating pages. "
+        "Empty: the installation's default language.",
+    )
     created_at = models.DateTimeField(default=clock.now)
     # G1: when the contact's personal data was erased (`ratings.erasure.contact_erase`).
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -128,9 +139,10 @@ class Origin(models.TextChoices):
 
 
 class State(models.TextChoices):
-    OPEN = "open", "Open"
-    SNOOZED = "snoozed", "Snoozed"
-    CLOSED = "closed", "Closed"
+    # L2: the Messenger shows a conversation's state to its customer, in their language.
+    OPEN = "open", pgettext_lazy("conversation state", "Open")
+    SNOOZED = "snoozed", pgettext_lazy("conversation state", "Snoozed")
+    CLOSED = "closed", pgettext_lazy("conversation state", "Closed")
 
 
 class Conversation(models.Model):

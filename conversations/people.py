@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from conversations.languages import language_clean
 from conversations.models import Contact, FormerTeammate, Teammate
 from conversations.text import refuse_nul
 
@@ -41,10 +42,17 @@ def email_clean(email) -> str:
 
 @transaction.atomic
 def contact_create(
-    *, role: str, name: str = "", email: str, external_id: str | None = None
+    *,
+    role: str,
+    name: str = "",
+    email: str,
+    external_id: str | None = None,
+    language: str | None = "",
 ) -> Contact:
     """A contact; `external_id` is a user's id in the company's own app, by which the
-    Messenger knows them (W3)."""
+    Messenger knows them (W3); `language` (L1) one of settings.LANGUAGES or blank for the
+    installation's default."""
+    language = language_clean(language)
     if role not in Contact.Role.values:
         raise ValidationError(f"Unknown contact role {role!r}: use 'user' or 'lead'.")
     email = email_clean(email)
@@ -57,9 +65,20 @@ def contact_create(
             raise ValidationError("Only a user has an id in the company's app (external_id).")
         if Contact.objects.filter(external_id=external_id).exists():
             raise ValidationError(f"A contact with the user id {external_id!r} exists already.")
-    contact = Contact(role=role, name=name, email=email, external_id=external_id)
+    contact = Contact(role=role, name=name, email=email, external_id=external_id, language=language)
     contact.full_clean()
     contact.save()
+    return contact
+
+
+@transaction.atomic
+def contact_language_set(*, contact: Contact, language) -> Contact:
+    """L1: the contact's language (blank: the installation's default); an unknown code is
+    refused in words."""
+    language = language_clean(language)
+    if contact.language != language:
+        contact.language = language
+        contact.save(update_fields=["language"])
     return contact
 
 

@@ -44,6 +44,7 @@ from conversations.people import (  # noqa: F401 - offered here under their DESI
     ADMINS_GROUP,
     TEAMMATES_GROUP,
     contact_create,
+    contact_language_set,
     teammate_create,
 )
 from conversations.signals import conversation_closed, part_added

@@ -18,13 +18,17 @@ from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import parse_etags
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations import services
+from conversations.languages import contact_language, default_language, language_match
 from conversations.models import BodyFormat, Channel, Contact, Conversation, Origin
 from messenger.origins import allowed_origins, frame_ancestors, host_origin, site_origin
 from ratings.messenger import messenger_link_contact, messenger_page, messenger_version
@@ -108,6 +112,24 @@ def widget_js(request):
     return response
 
 
+def frame_words() -> dict:
+    """L2: the words frame.js shows, in the active language (the visitor's)."""
+    return {
+        "failed": _("Something went wrong. Please try again."),
+        "offline": _(
+            "We could not reach the Messenger. Check your connection; we will keep trying."
+        ),
+        "messages": _("Messages"),
+        "start": _("Start a conversation"),
+        "reply": _("Reply"),
+        "help": _("How can we help?"),
+        "write_reply": _("Write a reply…"),
+        "empty": _("Write a message first."),
+        "lead_saved": _("Thanks: we can also answer you at {email}."),
+        "frame_only": _("This page is the Messenger's frame: it opens from the company's website."),
+    }
+
+
 def _frame_response(request, *, mode: str, host: str = "", link: str = "", page=None):
     config = {
         "mode": mode,
@@ -115,6 +137,7 @@ def _frame_response(request, *, mode: str, host: str = "", link: str = "", page=
         "allowed": allowed_origins(),
         "link": link,
         "poll": settings.MESSENGER_POLL_SECONDS,
+        "words": frame_words(),
         "urls": {
             "session": reverse("messenger:session"),
             "threads": reverse("messenger:threads"),
@@ -142,7 +165,11 @@ def _frame_response(request, *, mode: str, host: str = "", link: str = "", page=
 def frame(request):
     """W7: the iframe the launcher opens; it shows nothing until the host page, from an allowed
     origin, has said who the visitor is."""
-    return _frame_response(request, mode="frame", host=host_origin(request.GET.get("host", "")))
+    # L2: the widget names the visitor's language (the host page's, else the browser's); the
+    # threads, drawn once the session is known, speak the contact's own.
+    language = language_match(request.GET.get("lang", "")) or default_language()
+    with translation.override(language):
+        return _frame_response(request, mode="frame", host=host_origin(request.GET.get("host", "")))
 
 
 @require_GET
@@ -155,13 +182,14 @@ def link(request, token):
         response = render(
             request,
             "ratings/invalid_link.html",
-            {"message": "This Messenger link is not valid."},
+            {"message": gettext_noop("This Messenger link is not valid.")},
             status=404,
         )
         add_never_cache_headers(response)
         return response
     page = messenger_page(contact=contact)
-    return _frame_response(request, mode="page", link=token, page=page, host=site_origin())
+    with translation.override(contact_language(contact)):  # L2
+        return _frame_response(request, mode="page", link=token, page=page, host=site_origin())
 
 
 # --- the iframe's endpoints ---------------------------------------------------------------------
@@ -184,16 +212,22 @@ def session(request):
             user_hash_given=data.get("user_hash"),
             email=_text(data, "email"),
             name=_text(data, "name"),
+            language=_text(data, "language"),
         )
     elif data.get("user_hash"):
         raise services.IdentityRefused()  # a hash with no id to check it against
     else:
-        contact = services.messenger_lead(visitor_id=data.get("visitor_id"))
+        contact = services.messenger_lead(
+            visitor_id=data.get("visitor_id"),
+            language=_text(data, "language"),
+            browser_language=_text(data, "browser_language"),
+        )
     return JsonResponse(
         {
             "session": services.session_token(contact),
             "visitor_id": contact.visitor_id or "",
             "contact": {"role": contact.role, "name": contact.name, "email": contact.email},
+            "language": contact_language(contact),
         }
     )
 
@@ -217,11 +251,12 @@ def threads(request):
         contact = services.session_contact_of(contact_id)  # G2: none once erased
         if contact is None:
             raise services.IdentityRefused(services.SESSION_ENDED)
-        response = render(
-            request,
-            "messenger/_threads.html",
-            {"page": messenger_page(contact=contact), "reactions": REACTIONS, "widget": True},
-        )
+        with translation.override(contact_language(contact)):  # L2
+            response = render(
+                request,
+                "messenger/_threads.html",
+                {"page": messenger_page(contact=contact), "reactions": REACTIONS, "widget": True},
+            )
     response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache"
     return response

@@ -11,7 +11,9 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import Truncator
+from django.utils.translation import get_language_info
 
+from conversations.languages import default_language, language_clean
 from ratings.models import ManagerAlerts, MessengerApp, RatingSettings
 
 # The settings a change may name.
@@ -29,6 +31,7 @@ SETTINGS_FIELDS = (
     "fatigue_days",
     "survey_question",
     "low_rating_reasons",
+    "survey_texts",
     "happiness_target",
     "min_ratings_for_csat",
     "manager_alerts",
@@ -102,6 +105,74 @@ def _reasons(value) -> str:
     return "\n".join(reasons)
 
 
+def _survey_texts(value) -> dict:
+    """L3: {"fr": {"survey_question": …, "low_rating_reasons": …}, …} for the languages other
+    than the default; each text cleaned like the default one, an empty one dropped (it falls
+    back to the default text)."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(
+            'The survey texts are given by language: {"fr": {"survey_question": "…", '
+            '"low_rating_reasons": "…"}}.'
+        )
+    cleaned, problems = {}, []
+    for code, texts in value.items():
+        try:
+            language = language_clean(code)
+        except ValidationError as error:
+            problems.extend(error.messages)
+            continue
+        name = language_name(language) if language else ""
+        if not language or language == default_language():
+            problems.append(
+                f"{name or 'The default language'} is the default language: its texts are the "
+                "survey question and the reasons for a low rating."
+            )
+            continue
+        if not isinstance(texts, dict) or set(texts) - {"survey_question", "low_rating_reasons"}:
+            problems.append(f"{name}: give survey_question and low_rating_reasons only.")
+            continue
+        own = {}
+        question = " ".join(str(texts.get("survey_question") or "").split())
+        if len(question) > QUESTION_LENGTH:
+            problems.append(f"{name}: the question is at most {QUESTION_LENGTH} characters.")
+        elif question:
+            own["survey_question"] = question
+        try:
+            reasons = _reasons(texts.get("low_rating_reasons") or "")
+        except ValidationError as error:
+            problems.extend(f"{name}: {message}" for message in error.messages)
+            reasons = ""
+        if reasons:
+            own["low_rating_reasons"] = reasons
+        if own:
+            cleaned[language] = own
+    if problems:
+        raise ValidationError(problems)
+    return cleaned
+
+
+def _texts_match_reasons(texts: dict, reasons: str) -> list[str]:
+    """L3: a language's reasons stand for the default ones line for line (the default text is
+    what is stored and reported), so they are as many."""
+    count = len([line for line in reasons.splitlines() if line.strip()])
+    problems = []
+    for language, own in texts.items():
+        lines = [line for line in own.get("low_rating_reasons", "").splitlines() if line.strip()]
+        if lines and len(lines) != count:
+            problems.append(
+                f"The {language_name(language)} reasons are {len(lines)} lines and the default "
+                f"list {count}: give one line for each reason, in the same order (or none, "
+                "to show the default ones)."
+            )
+    return problems
+
+
+def language_name(code: str) -> str:
+    return get_language_info(code)["name"]
+
+
 def _rating_app(value) -> MessengerApp | None:
     if value is None or value == "" or isinstance(value, MessengerApp):
         return value or None
@@ -146,7 +217,9 @@ CLEANERS = {
     "survey_question": _question,
     "low_rating_reasons": _reasons,
     "rating_app": _rating_app,
+    "survey_texts": _survey_texts,
 }
+QUESTION_LENGTH = RatingSettings._meta.get_field("survey_question").max_length
 
 
 def rating_settings_clean(current: RatingSettings, changes: dict) -> dict:
@@ -172,6 +245,15 @@ def rating_settings_clean(current: RatingSettings, changes: dict) -> dict:
             else:
                 # Off and left empty: keep the hours stored for when it is turned on.
                 del cleaned[hours]
+    if ("survey_texts" in cleaned or "low_rating_reasons" in cleaned) and not (
+        {"survey_texts", "low_rating_reasons"} & set(errors)
+    ):
+        problems = _texts_match_reasons(
+            cleaned.get("survey_texts", current.survey_texts or {}),
+            cleaned.get("low_rating_reasons", current.low_rating_reasons),
+        )
+        if problems:
+            errors["survey_texts"] = problems
     # The model's own validators: hours of at least 1, a target from 0 to 100, lengths.
     # (The app was looked up above: not again here.)
     candidate = RatingSettings(

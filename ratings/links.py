@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext, gettext_noop
 
 from conversations.models import Contact
 from ratings.models import RatingRequest
 from ratings.tokens import BadToken, RatingLink, rating_token_read
 
-INVALID_LINK = "This rating link is not valid."
+# Said on the page in the contact's language (L2): marked for the catalogues.
+INVALID_LINK = gettext_noop("This rating link is not valid.")
 
 
 class RatingLinkInvalid(ValidationError):
     """A9: a tampered, unknown or cross-conversation link."""
 
     def __init__(self, message=INVALID_LINK):
-        super().__init__(message, code="invalid_link")
+        super().__init__(gettext(message), code="invalid_link")
 
 
 def linked_request(

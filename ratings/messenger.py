@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Prefetch, Q
 
 from conversations import clock
+from conversations.languages import contact_language
 from conversations.models import Contact, Conversation, Part
 from ratings.models import MessengerApp, Rating, RatingRequest, RatingSettings
 from ratings.selectors import RatingState, rating_state
@@ -90,8 +91,9 @@ def messenger_page(*, contact: Contact) -> MessengerPage:
         .order_by("-created_at", "-id")
     )
     now = clock.now()
+    language = contact_language(contact)
     return MessengerPage(
-        contact=contact, threads=[_thread(c, settings, now) for c in conversations]
+        contact=contact, threads=[_thread(c, settings, now, language) for c in conversations]
     )
 
 
@@ -133,7 +135,9 @@ def _version_sql(vendor: str) -> str:
     )
 
 
-def _thread(conversation: Conversation, settings: RatingSettings, now) -> MessengerThread:
+def _thread(
+    conversation: Conversation, settings: RatingSettings, now, language: str
+) -> MessengerThread:
     parts = conversation.visible_parts
     try:
         request = conversation.rating_request
@@ -146,6 +150,6 @@ def _thread(conversation: Conversation, settings: RatingSettings, now) -> Messen
     return MessengerThread(
         conversation=conversation,
         parts=parts,
-        card=rating_state(request=request, settings=settings, now=now),
+        card=rating_state(request=request, settings=settings, now=now, language=language),
         card_token=rating_token(request_id=request.pk, conversation_id=conversation.pk),
     )

@@ -4,6 +4,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from conversations import clock
 from conversations.models import (
@@ -19,16 +22,17 @@ from ratings.rules import Switches, Windows, effective_windows, rule_words
 from ratings.scale import DEFAULT_MIN_RATINGS
 
 MIN_RATINGS_MESSAGE = "Ask for at least 1 rating before a CSAT is shown."
-DEFAULT_QUESTION = "How would you rate the help you got from our team?"
-DEFAULT_LOW_RATING_REASONS = "\n".join(
-    [
-        "Slow to answer",
-        "Problem not solved",
-        "Answer was unclear",
-        "Unfriendly tone",
-        "Had to repeat myself",
-    ]
+# The built-in defaults are in the catalogues (L3, L4): gettext_noop marks them for
+# makemessages; the settings store them in the default language.
+DEFAULT_QUESTION = gettext_noop("How would you rate the help you got from our team?")
+DEFAULT_REASONS_LIST = (
+    gettext_noop("Slow to answer"),
+    gettext_noop("Problem not solved"),
+    gettext_noop("Answer was unclear"),
+    gettext_noop("Unfriendly tone"),
+    gettext_noop("Had to repeat myself"),
 )
+DEFAULT_LOW_RATING_REASONS = "\n".join(DEFAULT_REASONS_LIST)
 
 
 class MessengerApp(models.Model):
@@ -155,6 +159,11 @@ class RatingSettings(models.Model):
         help_text="G4: every day, the message bodies of conversations closed more than this "
         "many days ago are erased (ratings and figures stay). Empty: kept for ever.",
     )
+    # L3: the survey question and low-rating reasons in other languages, by language code:
+    # {"fr": {"survey_question": "…", "low_rating_reasons": "…"}}; what is missing falls back
+    # to the texts above. A language's reasons are the default list's, line for line (the
+    # stored and reported reason is always the default-language one).
+    survey_texts = models.JSONField("Survey in other languages", default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -191,6 +200,32 @@ class RatingSettings(models.Model):
     @property
     def reasons(self) -> list[str]:
         return [line.strip() for line in self.low_rating_reasons.splitlines() if line.strip()]
+
+    def question_in(self, language: str) -> str:
+        """L3: the survey question in `language`: the admin's text for it, else the default
+        text (the built-in default question in the catalogue's words, L4)."""
+        own = (self.survey_texts or {}).get(language, {}).get("survey_question", "")
+        if own.strip():
+            return own.strip()
+        if self.survey_question == DEFAULT_QUESTION:
+            with translation.override(language):
+                return str(_(DEFAULT_QUESTION))
+        return self.survey_question
+
+    def reasons_in(self, language: str) -> dict[str, str]:
+        """L3: each low-rating reason (the default-language text, which is what is stored and
+        reported) → its words in `language`: the admin's lines for that language, line for
+        line, else the built-in defaults in the catalogue's words, else the default text."""
+        reasons = self.reasons
+        own = (self.survey_texts or {}).get(language, {}).get("low_rating_reasons", "")
+        lines = [line.strip() for line in own.splitlines() if line.strip()]
+        if len(lines) == len(reasons):
+            return dict(zip(reasons, lines, strict=True))
+        with translation.override(language):
+            return {
+                reason: str(_(reason)) if reason in DEFAULT_REASONS_LIST else reason
+                for reason in reasons
+            }
 
     @property
     def switches(self) -> Switches:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.utils.translation import gettext, gettext_noop
+
 # E3: the replies together must be longer than this many visible characters.
 MIN_REPLY_CHARACTERS = 250
 # E4: a close more than this long after the last reply sends nothing.
@@ -35,11 +37,14 @@ RULE_WORDS = {
     "E9": "The customer was sent a rating request more recently than the fatigue guard "
     "allows: a contact is asked at most once in the set number of days.",
     "reopened": "It was reopened before the request went out; the next close decides.",
-    "A3": "A comment was left with this rating, so it can no longer be changed.",
-    "A4": "The time to rate this conversation has passed.",
-    "A5": "The time to change this rating has passed.",
-    "A10": "Several different reactions arrived within a minute without a click, as a mail "
-    "scanner opening every link does, so none was kept: press the one you mean.",
+    # The customer reads these (A7) in their language (L2): marked for the catalogues.
+    "A3": gettext_noop("A comment was left with this rating, so it can no longer be changed."),
+    "A4": gettext_noop("The time to rate this conversation has passed."),
+    "A5": gettext_noop("The time to change this rating has passed."),
+    "A10": gettext_noop(
+        "Several different reactions arrived within a minute without a click, as a mail "
+        "scanner opening every link does, so none was kept: press the one you mean."
+    ),
 }
 
 # A7: the status of a refused rating, change or comment. A time limit forbids it (403); a
@@ -49,8 +54,10 @@ REFUSAL_STATUS = {"A3": 409, "A4": 403, "A5": 403, "A10": 409}
 
 
 def rule_words(rule: str) -> str:
-    """The plain words of a rule id; an id this version does not know is shown as it is."""
-    return RULE_WORDS.get(rule, rule)
+    """The plain words of a rule id, in the active language (L2: the customer's on their
+    pages, the default one for staff); an id this version does not know is shown as it is."""
+    words = RULE_WORDS.get(rule)
+    return gettext(words) if words else rule
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,18 @@ of few ratings can be trusted (S4: the Wilson interval, the threshold, the targe
 import math
 from dataclasses import dataclass
 
+from django.utils.translation import pgettext_lazy
+
+# L2: the reactions' names a customer reads, in their language (the `name` stays English: it
+# is the API's and the reports' key).
+LABELS = {
+    "terrible": pgettext_lazy("reaction", "Terrible"),
+    "bad": pgettext_lazy("reaction", "Bad"),
+    "ok": pgettext_lazy("reaction", "OK"),
+    "great": pgettext_lazy("reaction", "Great"),
+    "amazing": pgettext_lazy("reaction", "Amazing"),
+}
+
 
 @dataclass(frozen=True)
 class Reaction:
@@ -14,7 +26,8 @@ class Reaction:
 
     @property
     def label(self) -> str:
-        return "OK" if self.name == "ok" else self.name.capitalize()
+        """The name shown, in the active language (L2)."""
+        return str(LABELS[self.name])
 
 
 # In the order a survey shows them, from worst to best.

@@ -5,7 +5,10 @@ never does), so nothing here imports the writing modules."""
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from django.utils import translation
+
 from conversations import clock
+from conversations.languages import contact_language, default_language, language_match
 from conversations.models import Conversation, ConversationClose
 from ratings.links import linked_request
 from ratings.models import (
@@ -17,6 +20,7 @@ from ratings.models import (
 )
 from ratings.rules import answer_refusal, rule_words, scanner_window_open
 from ratings.scale import BY_VALUE, LOW_VALUES, Reaction, reaction
+from ratings.tokens import BadToken, rating_token_read
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,9 @@ class RatingState:
     rate_refusal: str | None  # the rule (A3, A4, A5) that would refuse a rating now
     comment_refusal: str | None  # A3 once a comment was left; None also before any rating
     reasons: tuple[str, ...] = ()  # the low-rating reasons offered (A1: after 1 or 2 only)
+    # L3: each reason (the default-language text, which is posted, stored and reported) → its
+    # words in the contact's language.
+    reason_words: dict | None = None
     link_value: int | None = None  # the reaction the link was made for, if any
     question: str = ""  # the survey question of the settings
     # A10: the standing rating was left by an auto post less than a minute ago, no person's
@@ -179,6 +186,18 @@ class RatingState:
     @property
     def can_rate(self) -> bool:
         return self.rate_refusal is None
+
+    @property
+    def reason_choices(self) -> list[tuple[str, str]]:
+        """L3: (value posted, words shown) of each reason offered."""
+        words = self.reason_words or {}
+        return [(reason, words.get(reason, reason)) for reason in self.reasons]
+
+    @property
+    def rating_reasons(self) -> list[str]:
+        """L3: the reasons the customer ticked, in their language."""
+        words = self.reason_words or {}
+        return [words.get(reason, reason) for reason in (self.rating.reasons or [])]
 
     @property
     def can_comment(self) -> bool:
@@ -228,11 +247,14 @@ def rating_state(
     settings: RatingSettings | None = None,
     now: datetime | None = None,
     link_value: int | None = None,
+    language: str | None = None,
 ) -> RatingState:
     """A1–A6 as `rating_submit` and `rating_comment` would apply them now, without writing.
     No query when `settings` is given and `request` was read with its close, its
-    conversation's workflow and its rating."""
+    conversation's workflow and its rating. `language` (L2, L3): the one the question and the
+    reasons are shown in; by default the active one."""
     settings = settings or RatingSettings.current()
+    language = language_match(language or translation.get_language()) or default_language()
     try:
         rating = request.rating
     except Rating.DoesNotExist:
@@ -253,8 +275,9 @@ def rating_state(
         if rating
         else None,
         reasons=tuple(settings.reasons) if rating and rating.value in LOW_VALUES else (),
+        reason_words=settings.reasons_in(language) if rating else None,
         link_value=link_value if link_value in BY_VALUE else None,
-        question=settings.survey_question,
+        question=settings.question_in(language),
         auto_recent=rating is not None and scanner_window_open(at=rating.auto_at, now=now),
         discarded=scanner_window_open(at=request.discarded_at, now=now),
     )
@@ -268,10 +291,29 @@ def rating_link_state(*, token: str, done: str = "") -> RatingState:
     "discarded"). The link's reaction then asks for nothing any more (the customer has
     chosen since), and after a discard (A10) the page posts nothing by itself."""
     queryset = RatingRequest.objects.select_related(
-        "close", "conversation__workflow", "teammate", "rating"
+        "close", "conversation__workflow", "teammate", "rating", "contact"
     )
     request, link = linked_request(token, queryset)
-    state = rating_state(request=request, link_value=None if done else link.value)
+    state = rating_state(
+        request=request,
+        link_value=None if done else link.value,
+        language=contact_language(request.contact),
+    )
     if done == "discarded" and state.rating is None:
         state = replace(state, discarded=True)
     return state
+
+
+def rating_link_language(token) -> str:
+    """L2: the language of the contact a rating link was sent to (the default for a link that
+    names no request: its page says so in the default language). One query."""
+    try:
+        link = rating_token_read(str(token))
+    except BadToken:
+        return default_language()
+    language = (
+        RatingRequest.objects.filter(pk=link.request_id, conversation_id=link.conversation_id)
+        .values_list("contact__language", flat=True)
+        .first()
+    )
+    return language_match(language or "") or default_language()

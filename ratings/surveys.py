@@ -6,7 +6,10 @@ from django.conf import settings as django_settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
+from conversations.languages import contact_language
 from conversations.models import Channel, Part
 from conversations.services import conversation_event
 from mail.addresses import reply_address, sender
@@ -63,11 +66,20 @@ def note_delivered(request: RatingRequest, note: str):
 
 
 def survey_email(request: RatingRequest, settings: RatingSettings) -> EmailMultiAlternatives:
+    """L2: in the contact's language (subject, text and HTML); the thread's note about it is
+    the staff's, in the default language."""
+    language = contact_language(request.contact)
+    with translation.override(language):
+        return _survey_email(request, settings, language)
+
+
+def _survey_email(request: RatingRequest, settings: RatingSettings, language: str):
     conversation = request.conversation
     # A header is one line: a subject typed with line breaks still makes a deliverable email.
-    subject = " ".join(conversation.subject.split()) or "your conversation with us"
+    subject = " ".join(conversation.subject.split()) or gettext("your conversation with us")
     context = {
-        "question": settings.survey_question,
+        "language": language,
+        "question": settings.question_in(language),
         "teammate": request.teammate,
         "contact": request.contact,
         "subject": subject,
@@ -89,6 +101,7 @@ def survey_email(request: RatingRequest, settings: RatingSettings) -> EmailMulti
             "Message-ID": survey_message_id(request),
             # Sent by the bot: auto-responders (RFC 3834) do not answer it.
             "Auto-Submitted": "auto-generated",
+            "Content-Language": language,  # L2: mail clients read the message's language
             **thread_headers(conversation.pk),
         },
     )

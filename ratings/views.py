@@ -27,6 +27,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -44,11 +45,15 @@ DONE = ("rated", "commented", "discarded")
 
 
 def customer_page(view):
-    """Headers of every customer page: no referrer to other sites, no cache, no index."""
+    """Headers of every customer page: no referrer to other sites, no cache, no index. L2: the
+    page speaks the language of the contact the link was sent to (never the browser's)."""
 
     @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
+    def wrapper(request, token, *args, **kwargs):
+        language = selectors.rating_link_language(token)
+        with translation.override(language):
+            response = view(request, token, *args, **kwargs)
+        response["Content-Language"] = language
         response["Referrer-Policy"] = "same-origin"
         response["X-Robots-Tag"] = "noindex, nofollow"
         add_never_cache_headers(response)

@@ -45,7 +45,14 @@ class RatingCardSerializer(serializers.Serializer):
     can_comment = serializers.BooleanField()
     comment_refusal = RefusalSerializer(allow_null=True)
     reasons = serializers.ListField(
-        child=serializers.CharField(), help_text="Reasons offered (after terrible or bad, A1)."
+        child=serializers.CharField(),
+        help_text="Reasons offered (after terrible or bad, A1): the values to post, in the "
+        "default language (L3).",
+    )
+    reason_words = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="L3: the words of each reason offered, in the contact's language (show "
+        "these, post `reasons`).",
     )
 
 

@@ -17,11 +17,27 @@ from conversations.models import (
 )
 from ratings.models import Erasure
 
+LANGUAGE_HELP = (
+    "L1: the language of the contact's surveys and rating pages: en, fr, de, es or pt "
+    "(a regional variant such as fr-CA is taken as fr); blank: the installation's default."
+)
+
 
 class ContactSerializer(serializers.ModelSerializer):
+    language = serializers.CharField(read_only=True, help_text=LANGUAGE_HELP)
+
     class Meta:
         model = Contact
-        fields = ["id", "role", "name", "email", "external_id", "created_at", "erased_at"]
+        fields = [
+            "id",
+            "role",
+            "name",
+            "email",
+            "external_id",
+            "language",
+            "created_at",
+            "erased_at",
+        ]
         read_only_fields = fields
 
 
@@ -64,6 +80,17 @@ class ContactCreateSerializer(StrictSerializer):
         default=None,
         help_text="A user's id in your app: the Messenger knows them by it (W3). Users only.",
     )
+    language = StrictCharField(
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=LANGUAGE_HELP,
+    )
+
+
+class ContactUpdateSerializer(StrictSerializer):
+    language = StrictCharField(max_length=16, allow_blank=True, help_text=LANGUAGE_HELP)
 
 
 class ContactQuerySerializer(QuerySerializer):

@@ -62,6 +62,14 @@ class RatingSettingsSerializer(StrictSerializer):
         help_text="G4: message bodies of conversations closed more than this many days ago "
         "are erased every day; null keeps them.",
     )
+    survey_texts = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField(allow_blank=True)),
+        required=False,
+        help_text='L3: the question and reasons in other languages, e.g. {"fr": '
+        '{"survey_question": "…", "low_rating_reasons": "Trop lent\\n…"}}: the reasons one '
+        "a line, as many as the default list and in its order; what is missing falls back "
+        "to the default texts.",
+    )
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
     updated_by = serializers.IntegerField(
         read_only=True, allow_null=True, help_text="The user who changed them last."

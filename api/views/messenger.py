@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
@@ -51,6 +52,7 @@ def _card(state: rating_selectors.RatingState) -> dict:
         "can_comment": state.can_comment,
         "comment_refusal": _refusal(state.comment_refusal),
         "reasons": list(state.reasons),
+        "reason_words": [words for _reason, words in state.reason_choices],
     }
 
 
@@ -75,6 +77,15 @@ class CustomerView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [RatingTokenThrottle, CustomerAddressThrottle]
     error_statuses = (404,)
+
+    def dispatch(self, request, *args, **kwargs):
+        """L2: the card's words (labels, question, reasons, refusals) in the language of the
+        contact the card belongs to."""
+        language = rating_selectors.rating_link_language(kwargs.get("token", ""))
+        with translation.override(language):
+            response = super().dispatch(request, *args, **kwargs)
+        response["Content-Language"] = language
+        return response
 
 
 @extend_schema(

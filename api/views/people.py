@@ -13,6 +13,7 @@ from api.serializers.people import (
     ContactErasedSerializer,
     ContactQuerySerializer,
     ContactSerializer,
+    ContactUpdateSerializer,
     TeammateSerializer,
 )
 from api.views.base import PaginatedList, validated
@@ -51,12 +52,32 @@ class ContactList(PaginatedList):
         return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["contacts"], summary="Read a contact")
+@extend_schema(tags=["contacts"])
 class ContactDetail(generics.RetrieveAPIView):
     queryset = Contact.objects.all()
     serializer_class = ContactSerializer
     lookup_url_kwarg = "id"
-    required_perms = {"GET": ["conversations.view_contact"]}
+    required_perms = {
+        "GET": ["conversations.view_contact"],
+        "PATCH": ["conversations.change_contact"],
+    }
+
+    @extend_schema(summary="Read a contact")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Change a contact's language (L1)",
+        request=ContactUpdateSerializer,
+        responses={200: ContactSerializer},
+    )
+    def patch(self, request, *args, **kwargs):
+        contact = self.get_object()
+        data = validated(ContactUpdateSerializer, request.data)
+        contact = conversation_services.contact_language_set(
+            contact=contact, language=data["language"]
+        )
+        return Response(ContactSerializer(contact).data)
 
 
 @extend_schema(

@@ -22,10 +22,11 @@ from conversations.panels import contact_actions
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ("name", "email", "role", "external_id", "created_at", "erased_at")
-    list_filter = ("role",)
+    list_display = ("name", "email", "role", "language", "external_id", "created_at", "erased_at")
+    list_filter = ("role", "language")
     search_fields = ("name", "email", "external_id")
-    fields = ("role", "name", "email", "external_id", "visitor_id", "erased_at")
+    # L1: the language is picked from settings.LANGUAGES (blank: the default one).
+    fields = ("role", "name", "email", "language", "external_id", "visitor_id", "erased_at")
     readonly_fields = ("visitor_id", "erased_at")
 
     def get_actions(self, request):

@@ -10,11 +10,13 @@ from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 
 from conversations.adminkit import admin_url
+from conversations.languages import default_language, supported
 from conversations.models import Workflow
 from ratings.configure import (
     QUESTION_MISSING,
     SETTINGS_FIELDS,
     WINDOWS,
+    language_name,
     rating_settings_clean,
     rating_settings_update,
 )
@@ -24,16 +26,50 @@ from ratings.models import (
 )
 
 
+def _language_fields() -> dict:
+    """L3: a question and a reasons box for each language (the default one's are hidden)."""
+    fields = {}
+    for code in supported():
+        name = language_name(code)
+        fields[f"question_{code}"] = forms.CharField(
+            label=f"Survey question ({name})",
+            required=False,
+            max_length=200,
+            help_text="Empty: the default question (the built-in one is translated).",
+        )
+        fields[f"reasons_{code}"] = forms.CharField(
+            label=f"Reasons for a low rating ({name})",
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 5}),
+            help_text="One per line, each standing for the default reason on the same line "
+            "(as many lines). Empty: the default reasons.",
+        )
+    return fields
+
+
+def other_languages() -> list[str]:
+    return [code for code in supported() if code != default_language()]
+
+
 class RatingSettingsForm(forms.ModelForm):
     """The settings' fields and widgets; every check is `ratings.configure`'s, shown beside
     the field it is about."""
 
+    # L3: declared fields, made per language (a class body's locals() is its namespace).
+    locals().update(_language_fields())
+
     class Meta:
         model = RatingSettings
-        fields = SETTINGS_FIELDS
+        fields = [name for name in SETTINGS_FIELDS if name != "survey_texts"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        texts = self.instance.survey_texts or {}
+        for code in supported():
+            own = texts.get(code, {})
+            for prefix, key in (("question", "survey_question"), ("reasons", "low_rating_reasons")):
+                if f"{prefix}_{code}" in self.fields:
+                    self.fields[f"{prefix}_{code}"].initial = own.get(key, "")
         for _toggle, hours, _message in WINDOWS:
             if hours in self.fields:
                 # Only needed while its toggle is on: the service says so when it is.
@@ -49,6 +85,20 @@ class RatingSettingsForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        texts = {}
+        for code in supported():
+            own = {
+                key: cleaned.pop(f"{prefix}_{code}")
+                for prefix, key in (
+                    ("question", "survey_question"),
+                    ("reasons", "low_rating_reasons"),
+                )
+                if f"{prefix}_{code}" in cleaned
+            }
+            if any(own.values()):
+                texts[code] = own
+        if any(name.startswith("question_") for name in self.fields):
+            cleaned["survey_texts"] = texts
         try:
             self.changes = rating_settings_clean(self.instance, cleaned)
         except ValidationError as error:
@@ -103,6 +153,21 @@ class RatingSettingsAdmin(admin.ModelAdmin):
                 },
             ),
             ("Survey", {"fields": ("survey_question", "low_rating_reasons")}),
+            (
+                "Survey in other languages",
+                {
+                    "description": "L3: what a contact of each language reads (its surveys "
+                    "and rating pages speak the contact's language, L2). Left empty, the "
+                    "texts above are shown. A reason ticked in any language is recorded and "
+                    "reported as the default reason on the same line.",
+                    "classes": ("collapse",),
+                    "fields": [
+                        field
+                        for code in other_languages()
+                        for field in (f"question_{code}", f"reasons_{code}")
+                    ],
+                },
+            ),
             ("Reports", {"fields": ("happiness_target", "min_ratings_for_csat")}),
             (
                 "Alerts",

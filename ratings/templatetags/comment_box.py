@@ -3,6 +3,7 @@ the counter's `data-max`, the hint "Up to 5,000 characters."). The one source is
 `ratings.answers.MAX_COMMENT_LENGTH`, which the forms and the services check."""
 
 from django import template
+from django.utils.formats import number_format
 
 from ratings import answers
 
@@ -13,4 +14,5 @@ register = template.Library()
 def comment_limit(grouped: bool = False):
     """The limit as a number, or `grouped` as people read it ("5,000")."""
     limit = answers.MAX_COMMENT_LENGTH
-    return f"{limit:,}" if grouped else limit
+    # L2: grouped as the active language groups numbers ("5,000", "5 000", "5.000").
+    return number_format(limit, force_grouping=True) if grouped else limit

@@ -10,8 +10,10 @@
 (function () {
   "use strict";
 
+  // L2: numbers grouped as the page's language groups them ("4,950", "4 950", "4.950").
   function grouped(n) {
-    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    try { return n.toLocaleString(document.documentElement.lang || "en"); }
+    catch (e) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
   }
 
   function autosubmit() {
@@ -35,7 +37,10 @@
     var max = parseInt(box.getAttribute("maxlength"), 10);
     if (!hint || !max) { return; }
     var left = Math.max(max - box.value.length, 0);
-    hint.textContent = grouped(left) + (left === 1 ? " character left" : " characters left");
+    // The words come from the page, in the customer's language (L2).
+    var one = box.getAttribute("data-left-one") || "1 character left";
+    var many = box.getAttribute("data-left-many") || "{n} characters left";
+    hint.textContent = left === 1 ? one : many.replace("{n}", grouped(left));
     hint.classList.toggle("low", left <= Math.min(100, max / 10));
   }
 

@@ -19,7 +19,7 @@ from conversations.logins_made import login_made
 from conversations.models import Channel, Conversation, Origin, State
 from conversations.services import TEAMMATES_GROUP
 from conversations.signals import conversation_closed
-from demo import alerted, customers, mailed, play
+from demo import alerted, customers, languages, mailed, play
 from ratings.models import Rating
 from ratings.rules import RULE_WORDS
 from ratings.services import on_conversation_closed
@@ -117,12 +117,28 @@ class Command(BaseCommand):
             "(default: a new one, printed)",
         )
         parser.add_argument(
+            "--french-survey",
+            action="store_true",
+            help="also close one French customer's email conversation now (L2): its survey, "
+            "sent by the worker, is in French (make run)",
+        )
+        parser.add_argument(
             "--logins-file",
             metavar="PATH",
             help="also note each login made, with its password, in PATH (make run's banner)",
         )
 
-    def handle(self, *args, conversations, if_empty, seed, verbosity, logins_file, **options):
+    def handle(
+        self,
+        *args,
+        conversations,
+        if_empty,
+        seed,
+        verbosity,
+        logins_file,
+        french_survey=False,
+        **options,
+    ):
         if conversations < 0:
             raise CommandError("--conversations must be 0 or more.")
         if if_empty and Conversation.objects.exists():
@@ -161,6 +177,11 @@ class Command(BaseCommand):
                 conversation_closed.connect(on_conversation_closed, dispatch_uid=RECEIVER_UID)
             progress.finish()
         self._summary(report, ratings, password, time.monotonic() - began)
+        if french_survey and (contact := languages.french_survey()) is not None:
+            self.stdout.write(
+                f"  French:   {contact} closed a conversation now: the worker sends the survey "
+                "in French (L2)"
+            )
         if logins_file:
             # Every login this run made has the run's password.
             made = User.objects.filter(pk__gt=users_before).order_by("pk")

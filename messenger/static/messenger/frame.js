@@ -6,6 +6,9 @@
   "use strict";
 
   var config = JSON.parse(document.getElementById("mx-config").textContent);
+  // L2: the words this script shows, in the visitor's language (drawn by csat in the config).
+  var words = config.words || {};
+  function word(key, english) { return words[key] || english; }
   var root = document.querySelector("[data-messenger]");
   var threads = root.querySelector("[data-threads]");
   var status = root.querySelector("[data-status]");
@@ -44,12 +47,18 @@
       if (who.user_id !== undefined && who.user_id !== null && who.user_id !== "") {
         identify({
           user_id: String(who.user_id), user_hash: String(who.user_hash || ""),
-          email: String(who.email || ""), name: String(who.name || "")
+          email: String(who.email || ""), name: String(who.name || ""),
+          language: String(who.language || "")
         });
       } else {
         // W2: the lead's visitor id, from csat's storage in this frame, or else from the host
         // page's (a browser that blocks storage in third-party frames keeps none here).
-        identify({ visitor_id: stored("csat-visitor") || String(data.visitor || "") });
+        // L1: a new lead takes the host page's language, else the browser's when supported.
+        identify({
+          visitor_id: stored("csat-visitor") || String(data.visitor || ""),
+          language: String(who.language || ""),
+          browser_language: String(navigator.language || "")
+        });
       }
     } else if (data.type === "csat:open") {
       state.shown = true;
@@ -89,8 +98,8 @@
 
   function reason(response) {
     return response.json().then(function (data) {
-      return data.message || "Something went wrong. Please try again.";
-    }, function () { return "Something went wrong (" + response.status + "). Please try again."; });
+      return data.message || word("failed", "Something went wrong. Please try again.");
+    }, function () { return word("failed", "Something went wrong. Please try again.") + " (" + response.status + ")"; });
   }
 
   function call(method, url, body) {
@@ -103,7 +112,7 @@
   }
 
   function offline() {
-    say("We could not reach the Messenger. Check your connection; we will keep trying.", "warn");
+    say(word("offline", "We could not reach the Messenger. Check your connection; we will keep trying."), "warn");
   }
 
   function identify(identity) {
@@ -205,10 +214,10 @@
     state.open = open;
     if (home) { home.hidden = open !== null; }
     back.hidden = open === null;
-    title.textContent = found ? found.querySelector("h2").textContent : "Messages";
+    title.textContent = found ? found.querySelector("h2").textContent : word("messages", "Messages");
     compose.hidden = false;
-    composeLabel.textContent = open === null ? "Start a conversation" : "Reply";
-    message.placeholder = open === null ? "How can we help?" : "Write a reply…";
+    composeLabel.textContent = open === null ? word("start", "Start a conversation") : word("reply", "Reply");
+    message.placeholder = open === null ? word("help", "How can we help?") : word("write_reply", "Write a reply…");
     var contact = state.contact;
     lead.hidden = !(open === null && contact && contact.role === "lead" && !contact.email);
     if (found && (open !== state.scrolled || threads.innerHTML.length !== state.drawn)) {
@@ -261,7 +270,7 @@
     event.preventDefault();
     if (state.busy || !state.session) { return; }
     var body = message.value;
-    if (!body.trim()) { say("Write a message first.", "warn"); message.focus(); return; }
+    if (!body.trim()) { say(word("empty", "Write a message first."), "warn"); message.focus(); return; }
     var url = state.open === null
       ? config.urls.start
       : config.urls.reply.replace("/0/", "/" + encodeURIComponent(state.open) + "/");
@@ -285,7 +294,7 @@
         return response.json().then(function (data) {
           state.contact = data;
           lead.hidden = true;
-          say("Thanks: we can also answer you at " + data.email + ".", "ok");
+          say(word("lead_saved", "Thanks: we can also answer you at {email}.").replace("{email}", data.email), "ok");
         });
       }, offline);
   });
@@ -355,6 +364,6 @@
   } else if (inFrame && host) {
     tellHost({ type: "csat:ready" });
   } else {
-    say("This page is the Messenger's frame: it opens from the company's website.", "warn");
+    say(word("frame_only", "This page is the Messenger's frame: it opens from the company's website."), "warn");
   }
 })();

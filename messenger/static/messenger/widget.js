@@ -1,7 +1,8 @@
 /* csat Messenger: the one script a company adds to its site (README, "Messenger").
 
      <script>window.csatMessenger = {user_id: "42", email: "ann@example.com",
-                                     name: "Ann", user_hash: "<HMAC from your server>"};</script>
+                                     name: "Ann", user_hash: "<HMAC from your server>",
+                                     language: "fr"};</script>
      <script src="https://csat.example.com/messenger/widget.js" async></script>
 
    It draws a launcher button (with a badge of unread replies) and opens the Messenger in an
@@ -47,7 +48,9 @@
   var frame = document.createElement("iframe");
   frame.id = "csat-messenger-frame";
   frame.title = "Messages";
-  frame.src = csat + "/messenger/frame/?host=" + encodeURIComponent(window.location.origin);
+  // L2: the frame speaks the host page's language for the visitor, else the browser's.
+  frame.src = csat + "/messenger/frame/?host=" + encodeURIComponent(window.location.origin) +
+    "&lang=" + encodeURIComponent(identity.language || navigator.language || "");
   frame.setAttribute("referrerpolicy", "origin");
   style(frame, {
     position: "fixed", right: "20px", bottom: "92px", width: "380px", height: "600px",
@@ -94,7 +97,7 @@
       visitor: visitor(),
       config: {
         user_id: identity.user_id, email: identity.email, name: identity.name,
-        user_hash: identity.user_hash
+        user_hash: identity.user_hash, language: identity.language
       }
     });
   }
