@@ -25,6 +25,11 @@ LANGUAGE_HELP = (
 
 class ContactSerializer(serializers.ModelSerializer):
     language = serializers.CharField(read_only=True, help_text=LANGUAGE_HELP)
+    # Not `format: email`: a lead who left none, and an erased contact (G1), have "".
+    email = serializers.CharField(
+        read_only=True,
+        help_text="The contact's email; blank for a lead who left none, or once erased (G1).",
+    )
 
     class Meta:
         model = Contact
