@@ -16,8 +16,10 @@ import json
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.template import Context, Template
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -303,3 +305,38 @@ def test_I3_E3a_a_text_body_is_searched_whole(contact, teammate):
     # An HTML body's markup is still not searched.
     assert not inbox_reads.search(Conversation.objects.all(), "strong").exists()
     assert Part.objects.filter(body_format="text").count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL full-text search")
+def test_I3_E3a_a_word_inside_angle_brackets_of_a_text_body_is_found_through_the_index(contact):
+    """`<crates quokka>` in a text body is words, not a tag, and the GIN index finds them."""
+    conversation = services.conversation_start(
+        channel=Channel.MESSENGER,
+        origin=Origin.CUSTOMER,
+        contacts=[contact],
+        started_by=contact,
+        body="first",
+    )
+    now = timezone.now()
+    Part.objects.bulk_create(
+        Part(conversation=conversation, kind=Part.Kind.REPLY, author_contact=contact,
+             body=f"message {number} a<b c>d", body_format=TEXT, created_at=now)
+        for number in range(2000)
+    )  # fmt: skip
+    Part.objects.create(
+        conversation=conversation,
+        kind=Part.Kind.REPLY,
+        author_contact=contact,
+        body="pallets<crates quokka>wombat",
+        body_format=TEXT,
+        created_at=now,
+    )
+    queryset = inbox_reads.search(Conversation.objects.all(), "quokka")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE conversations_part")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = queryset.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "part_body_search_idx" in plan, plan
+    assert [c.pk for c in queryset] == [conversation.pk]
