@@ -393,3 +393,18 @@ def test_N5_the_admin_shows_each_alert_its_cancel_and_its_emails(client, capture
     alert = RatingAlert.objects.get(request=sent)
     detail = client.get(f"/admin/ratings/ratingalert/{alert.pk}/change/").content.decode()
     assert "The teammate rated" in detail and "Manager" in detail
+
+
+def test_N4_the_digest_schedule_is_daily_at_seven_and_never_doubled(db):
+    from django_q.models import Schedule
+
+    from ratings.apps import DIGEST_SCHEDULE_NAME, ensure_digest_schedule
+
+    Schedule.objects.filter(name=DIGEST_SCHEDULE_NAME).delete()
+    with time_machine.travel(DAY, tick=False):  # 12:00 UTC: the next run is tomorrow's 07:00
+        ensure_digest_schedule(sender=None)
+        ensure_digest_schedule(sender=None)  # every migrate
+    (schedule,) = Schedule.objects.filter(name=DIGEST_SCHEDULE_NAME)
+    assert schedule.schedule_type == Schedule.DAILY
+    assert schedule.func == "ratings.alerts.rating_alert_digests_send"
+    assert schedule.next_run == DAY.replace(hour=7) + timedelta(days=1)
