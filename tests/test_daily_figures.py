@@ -102,7 +102,7 @@ def test_days_are_local_days_of_the_time_zone(client_, capture, teammate):
     assert snapshot() == kept
 
 
-def test_rebuild_command_restores_lost_rows(client_, capture, teammate):
+def test_rebuild_command_restores_lost_rows(client_, capture, teammate, csat_from_one_rating):
     rate(capture, teammate, 5, at=DAY)
     rate(capture, teammate, 1, at=DAY, reasons=["Problem not solved"])
     kept = snapshot()
