@@ -19,6 +19,12 @@ from ratings.models import Erasure
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    email = serializers.CharField(
+        read_only=True,
+        help_text="An email address; empty for a Messenger lead who left none, or a contact "
+        "whose personal data was erased (G1).",
+    )
+
     class Meta:
         model = Contact
         fields = ["id", "role", "name", "email", "external_id", "created_at", "erased_at"]
