@@ -84,6 +84,12 @@ ROUTES = {
     # the REST API
     "api/v1/contacts/": ("GET", "/api/v1/contacts/", _staff(401, 200, 200, 200)),
     "api/v1/contacts/<id:id>/": ("GET", "/api/v1/contacts/{contact}/", _staff(401, 200, 200, 200)),
+    # G1: a POST (tested in erasure/); a GET is the wrong method for everyone signed in
+    "api/v1/contacts/<id:id>/erase/": (
+        "GET",
+        "/api/v1/contacts/{contact}/erase/",
+        _staff(401, 405, 405, 405),
+    ),
     "api/v1/teammates/": ("GET", "/api/v1/teammates/", _staff(401, 200, 200, 200)),
     "api/v1/teammates/<id:id>/": (
         "GET",
@@ -217,6 +223,8 @@ ADMIN_MODELS = {
     "ratings.rating": (READ, READ, READ),
     # N5: the rating alerts and their deliveries, the admins' (as the webhooks' are)
     "ratings.ratingalert": (NO, NO, READ),
+    # G3: the erasures' audit, the admins' (written by `contact_erase` and retention only).
+    "ratings.erasure": (NO, NO, READ),
     "api.webhook": (NO, NO, WORK),
     "api.webhookdelivery": (NO, NO, READ),
     # M1, M14: what was mailed and what came attached, read by those who work the inbox;

@@ -25,10 +25,10 @@ LANGUAGE_HELP = (
 
 class ContactSerializer(serializers.ModelSerializer):
     language = serializers.CharField(read_only=True, help_text=LANGUAGE_HELP)
-    # Not `format: email`: a lead who left none, and an erased contact (G1), have "".
     email = serializers.CharField(
         read_only=True,
-        help_text="The contact's email; blank for a lead who left none, or once erased (G1).",
+        help_text="An email address; empty for a Messenger lead who left none, or a contact "
+        "whose personal data was erased (G1).",
     )
 
     class Meta:
