@@ -18,6 +18,7 @@ from django.test import Client
 
 from conversations import services
 from conversations.identity import IDENTITY_REFUSED, user_hash
+from conversations.languages import language_match
 from conversations.models import Channel, Contact, Conversation, Origin
 from ratings.models import MessengerApp, Rating, RatingRequest, RatingSettings
 from ratings.rules import rule_words
@@ -168,6 +169,14 @@ def _no_problems(watch, *, console=True):
 # --- W1, W5: a verified user sees their conversations, and only theirs ----------------------------
 
 
+def _visits(watch):
+    """The session posts without the language the frame adds to each (L1)."""
+    return [
+        (status, {k: v for k, v in body.items() if k not in ("language", "browser_language")})
+        for status, body in watch.sessions
+    ]
+
+
 def test_W1_W5_a_verified_user_sees_only_their_conversations_newest_first(
     csat, host_site, new_page, alice, bob, teammate
 ):
@@ -262,14 +271,17 @@ def test_W2_a_lead_starts_a_conversation_seen_in_the_admin(csat, host_site, new_
     (lead,) = conversation.contacts.all()
     assert (lead.role, lead.email, lead.external_id) == (Contact.Role.LEAD, "lee@example.com", None)
     assert conversation.parts.get().author_contact == lead
-    assert watch.sessions == [(200, {"visitor_id": ""})]
+    assert _visits(watch) == [(200, {"visitor_id": ""})]
+    # L1: a new lead takes the browser's language when it is a supported one.
+    browser_language = watch.sessions[0][1]["browser_language"]
+    assert browser_language and lead.language == (language_match(browser_language) or "")
 
     # W2: the visitor id names the same lead when the host page says who it is again (a
     # sign-out, say). This chromium refuses localStorage to a third-party iframe (third-party
     # cookies blocked), so the frame keeps the id in memory, for the page's life.
     with page.expect_response(lambda r: r.url.endswith("/messenger/w/session/")):
         page.evaluate("window.CsatMessenger.update({})")
-    assert watch.sessions[-1] == (200, {"visitor_id": lead.visitor_id})
+    assert _visits(watch)[-1] == (200, {"visitor_id": lead.visitor_id})
     expect(widget.locator(".mx-item-title")).to_have_text(["Hello! Do you ship to Norway?"])
     assert Contact.objects.filter(role=Contact.Role.LEAD).count() == 1
 
@@ -278,7 +290,7 @@ def test_W2_a_lead_starts_a_conversation_seen_in_the_admin(csat, host_site, new_
     page.reload()
     widget = _open(page, url)
     expect(widget.locator(".mx-item-title")).to_have_text(["Hello! Do you ship to Norway?"])
-    assert watch.sessions[-1] == (200, {"visitor_id": lead.visitor_id})
+    assert _visits(watch)[-1] == (200, {"visitor_id": lead.visitor_id})
     assert Contact.objects.filter(role=Contact.Role.LEAD).count() == 1
 
     # The inbox shows it to a signed-in superuser (a transactional test has no groups).
