@@ -25,10 +25,12 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 
 from conversations import clock
-from conversations.models import Contact, Conversation, Part, State
+from conversations.models import BodyFormat, Contact, Conversation, Part, State
 
 ERASED_TEXT = "[erased]"
 ERASED_NAME = "Erased contact"
+# The placeholder is plain text (E3a): drawn as it is, whatever the body was.
+ERASED_BODY = {"body": ERASED_TEXT, "body_format": BodyFormat.TEXT}
 # The parts whose body is a message: events' bodies are the product's own words.
 MESSAGE_KINDS = (Part.Kind.REPLY, Part.Kind.NOTE, Part.Kind.BOT)
 RETENTION_BATCH = 500
@@ -57,7 +59,7 @@ def contact_personal_data_erase(*, contact: Contact, now: datetime) -> ErasedCou
     )
     parts = _messages(
         Part.objects.filter(Q(author_contact=contact) | Q(conversation_id__in=alone))
-    ).update(body=ERASED_TEXT)
+    ).update(**ERASED_BODY)
     Conversation.objects.filter(pk__in=alone).exclude(subject="").update(subject=ERASED_TEXT)
     # Every conversation of theirs changes (W6: a widget's poll sees it and asks again).
     Conversation.objects.filter(pk__in=ids).update(
@@ -91,7 +93,7 @@ def conversation_bodies_erase_closed(
             if not ids:
                 return total
             now = clock.now()
-            parts = _messages(Part.objects.filter(conversation_id__in=ids)).update(body=ERASED_TEXT)
+            parts = _messages(Part.objects.filter(conversation_id__in=ids)).update(**ERASED_BODY)
             Conversation.objects.filter(pk__in=ids).update(
                 preview=ERASED_TEXT, first_line=ERASED_TEXT, updated_at=now, bodies_erased_at=now
             )
