@@ -10,10 +10,9 @@ data was erased (G2).
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext, gettext_noop
 
-from conversations.models import Contact
 from ratings.models import RatingRequest
 from ratings.tokens import BadToken, RatingLink, rating_token_read
 
@@ -38,10 +37,9 @@ def linked_request(
         link = rating_token_read(token)
     except BadToken:
         raise RatingLinkInvalid() from None
-    # G2: a link of a contact whose personal data was erased is refused as a bad link is
-    # (a subquery, so a locking queryset locks no contact row).
-    erased = Contact.objects.filter(pk=OuterRef("contact_id"), erased_at__isnull=False)
-    request = queryset.filter(pk=link.request_id).exclude(Exists(erased)).first()
+    # G2: a link of a contact whose personal data was erased is refused as a bad link is (in
+    # the same query: the join the callers' select_related has; they lock `of=("self",)`).
+    request = queryset.filter(pk=link.request_id, contact__erased_at__isnull=True).first()
     if request is None or request.conversation_id != link.conversation_id:
         raise RatingLinkInvalid()
     return request, link
