@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext, pgettext_lazy
+
+from ratings.rules import rule_words
 
 # L2: the reactions' names a customer reads, in their language (the `name` stays English: it
 # is the API's and the reports' key).
@@ -43,3 +45,9 @@ LOW_VALUES = (1, 2)  # S2: follow-up lists, and the reasons offered after them (
 
 def reaction(value: int) -> Reaction:
     return BY_VALUE[int(value)]
+
+
+def customer_words(rule: str) -> str:
+    """A7, L2: a rule's words as the customer reads them, in the active language (the
+    contact's on their pages; `ratings.rules.rule_words` stays English for the staff)."""
+    return gettext(rule_words(rule))
