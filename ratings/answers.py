@@ -40,10 +40,10 @@ from ratings.models import (
 from ratings.rules import (
     REFUSAL_STATUS,
     answer_refusal,
-    rule_words,
     scanner_burst,
     scanner_quiet,
 )
+from ratings.scale import customer_words
 from ratings.signals import rating_event_recorded
 
 MAX_COMMENT_LENGTH = 5000
@@ -58,7 +58,7 @@ class RatingRefused(ValidationError):
     def __init__(self, rule: str):
         self.rule = rule
         self.status = REFUSAL_STATUS.get(rule, 409)
-        super().__init__(rule_words(rule), code=rule)
+        super().__init__(customer_words(rule), code=rule)
 
 
 def _locked_request(token: str) -> RatingRequest:

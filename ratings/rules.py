@@ -15,7 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.utils.translation import gettext, gettext_noop
+
+def gettext_noop(words: str) -> str:
+    """Marks the words a customer reads for the catalogues (`makemessages` finds this name);
+    they are translated where they are shown (`ratings.scale.customer_words`, L2), so this
+    module stays pure."""
+    return words
+
 
 # E3: the replies together must be longer than this many visible characters.
 MIN_REPLY_CHARACTERS = 250
@@ -37,7 +43,7 @@ RULE_WORDS = {
     "E9": "The customer was sent a rating request more recently than the fatigue guard "
     "allows: a contact is asked at most once in the set number of days.",
     "reopened": "It was reopened before the request went out; the next close decides.",
-    # The customer reads these (A7) in their language (L2): marked for the catalogues.
+    # The customer reads these (A7) in their language (L2, `ratings.scale.customer_words`).
     "A3": gettext_noop("A comment was left with this rating, so it can no longer be changed."),
     "A4": gettext_noop("The time to rate this conversation has passed."),
     "A5": gettext_noop("The time to change this rating has passed."),
@@ -54,10 +60,8 @@ REFUSAL_STATUS = {"A3": 409, "A4": 403, "A5": 403, "A10": 409}
 
 
 def rule_words(rule: str) -> str:
-    """The plain words of a rule id, in the active language (L2: the customer's on their
-    pages, the default one for staff); an id this version does not know is shown as it is."""
-    words = RULE_WORDS.get(rule)
-    return gettext(words) if words else rule
+    """The plain words of a rule id; an id this version does not know is shown as it is."""
+    return RULE_WORDS.get(rule, rule)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ of few ratings can be trusted (S4: the Wilson interval, the threshold, the targe
 import math
 from dataclasses import dataclass
 
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext, pgettext_lazy
+
+from ratings.rules import rule_words
 
 # L2: the reactions' names a customer reads, in their language (the `name` stays English: it
 # is the API's and the reports' key).
@@ -99,3 +101,9 @@ def target_standing(
     if high < target:
         return BELOW
     return WITHIN
+
+
+def customer_words(rule: str) -> str:
+    """A7, L2: a rule's words as the customer reads them, in the active language (the
+    contact's on their pages; `ratings.rules.rule_words` stays English for the staff)."""
+    return gettext(rule_words(rule))

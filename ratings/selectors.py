@@ -19,7 +19,7 @@ from ratings.models import (
     RatingSettings,
 )
 from ratings.rules import answer_refusal, rule_words, scanner_window_open
-from ratings.scale import BY_VALUE, LOW_VALUES, Reaction, reaction
+from ratings.scale import BY_VALUE, LOW_VALUES, Reaction, customer_words, reaction
 from ratings.tokens import BadToken, rating_token_read
 
 
@@ -205,12 +205,12 @@ class RatingState:
 
     @property
     def refusal_words(self) -> str:
-        return rule_words(self.rate_refusal) if self.rate_refusal else ""
+        return customer_words(self.rate_refusal) if self.rate_refusal else ""
 
     @property
     def scanner_words(self) -> str:
         """A10 in plain words: why no rating stands after a scanner's auto posts."""
-        return rule_words("A10")
+        return customer_words("A10")
 
     @property
     def current(self) -> Reaction | None:

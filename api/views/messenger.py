@@ -19,12 +19,11 @@ from api.throttles import CustomerAddressThrottle, RatingTokenThrottle
 from api.views.base import validated
 from ratings import selectors as rating_selectors
 from ratings.answers import rating_comment, rating_submit
-from ratings.rules import rule_words
-from ratings.scale import REACTIONS
+from ratings.scale import REACTIONS, customer_words
 
 
 def _refusal(rule: str | None) -> dict | None:
-    return {"rule": rule, "message": rule_words(rule)} if rule else None
+    return {"rule": rule, "message": customer_words(rule)} if rule else None
 
 
 def _card(state: rating_selectors.RatingState) -> dict:
