@@ -98,7 +98,7 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
         action="rate",
         closed_at=request.close.closed_at,
         now=now,
-        windows=RatingSettings.load().windows(request.conversation.workflow),
+        windows=RatingSettings.load().windows(request.conversation.workflow, request.kind),
         has_rating=rating is not None,
         has_comment=rating is not None and rating.commented_at is not None,
     ) or scanner_quiet(auto=auto, discarded_at=request.discarded_at, now=now)
@@ -110,6 +110,7 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
             request=request,
             teammate_id=request.teammate_id,
             conversation_id=request.conversation_id,
+            kind=request.kind,
             value=value,
             rated_at=now,
             changed_at=now,
@@ -120,7 +121,8 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
             [
                 (local_day(now), rating.teammate_id, {value_column(value): 1}),
                 (local_day(request.created_at), rating.teammate_id, {"answered": 1}),
-            ]
+            ],
+            kind=request.kind,
         )
     elif scanner_burst(
         auto=auto,
@@ -140,7 +142,8 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
                     rating.teammate_id,
                     {value_column(rating.value): -1, value_column(value): 1},
                 )
-            ]
+            ],
+            kind=rating.kind,
         )
         rating.value = value
         rating.changed_at = now
@@ -172,7 +175,8 @@ def _discard(request: RatingRequest, rating: Rating, now: datetime) -> None:
         [
             (local_day(rating.rated_at), rating.teammate_id, {value_column(rating.value): -1}),
             (local_day(request.created_at), rating.teammate_id, {"answered": -1}),
-        ]
+        ],
+        kind=request.kind,
     )
     _history(rating, RatingEvent.Kind.DISCARDED, now, rule="A10")
     conversation_event(
@@ -220,7 +224,7 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
         action="comment",
         closed_at=request.close.closed_at,
         now=now,
-        windows=settings.windows(request.conversation.workflow),
+        windows=settings.windows(request.conversation.workflow, request.kind),
         has_rating=True,
         has_comment=rating.commented_at is not None,
     )
@@ -232,7 +236,12 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
     rating.auto_at = None  # a comment is a person's (A10)
     rating.save(update_fields=["comment", "reasons", "commented_at", "auto_at"])
     RatingReason.objects.bulk_create(RatingReason(rating=rating, reason=r) for r in reasons)
-    reasons_add(day=local_day(rating.rated_at), teammate_id=rating.teammate_id, reasons=reasons)
+    reasons_add(
+        day=local_day(rating.rated_at),
+        teammate_id=rating.teammate_id,
+        reasons=reasons,
+        kind=rating.kind,
+    )
     _history(rating, RatingEvent.Kind.COMMENTED, now)
     return rating
 

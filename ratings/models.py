@@ -14,9 +14,20 @@ from conversations.models import (
     Workflow,
 )
 from conversations.outbox import Deliverable
-from ratings.rules import Switches, Windows, effective_windows, rule_words
+from ratings.rules import BOT, TEAMMATE, Switches, Windows, effective_windows, rule_words
 
 DEFAULT_QUESTION = "How would you rate the help you got from our team?"
+# B: the question of the bot's survey (the one place it is said).
+BOT_QUESTION = "How would you rate the help you got from our bot?"
+
+
+class Kind(models.TextChoices):
+    """Whose help a rating request asks about (B): a teammate's (D2) or the bot's."""
+
+    TEAMMATE = TEAMMATE, "Teammate"
+    BOT = BOT, "Bot"
+
+
 DEFAULT_LOW_RATING_REASONS = "\n".join(
     [
         "Slow to answer",
@@ -87,6 +98,28 @@ class RatingSettings(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Counted from the close. On its own it never blocks a first rating.",
     )
+    ask_bot = models.BooleanField(
+        "Ask for a rating of the bot's conversations",
+        default=False,
+        help_text="A conversation the bot (an AI agent) closed with no teammate reply gets "
+        "its own survey about the bot.",
+    )
+    bot_rating_window_hours = models.PositiveIntegerField(
+        "Hours to rate the bot",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="For the bot's survey, when preventing rating after a period. Empty: the "
+        "hours to rate above.",
+    )
+    bot_change_window_hours = models.PositiveIntegerField(
+        "Hours to change a rating of the bot",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="For the bot's survey, when preventing changes after a period. Empty: the "
+        "hours to change a rating above.",
+    )
     rating_app = models.ForeignKey(
         MessengerApp,
         null=True,
@@ -153,11 +186,13 @@ class RatingSettings(models.Model):
             for_leads=self.ask_leads,
             direct_outbound=self.send_direct_outbound,
             outbound_api_workflows=self.send_outbound_api_workflows,
+            for_bot=self.ask_bot,
         )
 
-    def windows(self, workflow: Workflow | None) -> Windows:
+    def windows(self, workflow: Workflow | None, kind: str = TEAMMATE) -> Windows:
         """A4–A6 with W1/W2: the hour limits for a conversation started by `workflow` (or by
-        none)."""
+        none); for the bot's request (B4) the bot's hours when set."""
+        bot = kind == BOT
         return effective_windows(
             prevent_rating=self.prevent_rating_after,
             rating_hours=self.rating_window_hours,
@@ -165,15 +200,24 @@ class RatingSettings(models.Model):
             change_hours=self.change_window_hours,
             workflow_rating_hours=workflow.rating_window_hours if workflow else None,
             workflow_change_hours=workflow.change_window_hours if workflow else None,
+            bot_rating_hours=self.bot_rating_window_hours if bot else None,
+            bot_change_hours=self.bot_change_window_hours if bot else None,
         )
+
+    def question(self, kind: str = TEAMMATE) -> str:
+        """The survey's question: the settings' for a teammate's request, the bot's (B) for the
+        bot's."""
+        return BOT_QUESTION if kind == BOT else self.survey_question
 
 
 class RatingRequest(Deliverable):
-    """The survey sent for a conversation: at most one per conversation (E6, D4)."""
+    """The survey sent for a conversation: at most one of each kind per conversation (E6, B5,
+    D4): a teammate's and the bot's."""
 
-    conversation = models.OneToOneField(
-        Conversation, on_delete=models.CASCADE, related_name="rating_request"
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="rating_requests"
     )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEAMMATE)
     close = models.OneToOneField(
         ConversationClose, on_delete=models.CASCADE, related_name="rating_request"
     )
@@ -199,8 +243,13 @@ class RatingRequest(Deliverable):
             models.Index(fields=["created_at", "teammate", "id"], name="request_created_cover_idx"),
             models.Index(fields=["teammate", "created_at"], name="request_teammate_created_idx"),
         ]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "kind"], name="request_once_per_kind")
+        ]
 
     def __str__(self):
+        if self.kind == Kind.BOT:
+            return f"Bot rating request for #{self.conversation_id}"
         return f"Rating request for #{self.conversation_id}"
 
 
@@ -218,6 +267,9 @@ class RatingDecision(models.Model):
         Conversation, on_delete=models.CASCADE, related_name="rating_decisions"
     )
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    # B3: the kind of request this close decided (the bot's after a bot close with no
+    # teammate reply).
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEAMMATE)
     rule = models.CharField(max_length=10, blank=True)
     request = models.ForeignKey(RatingRequest, null=True, blank=True, on_delete=models.CASCADE)
     decided_at = models.DateTimeField()
@@ -245,9 +297,9 @@ class Rating(models.Model):
     teammate = models.ForeignKey(
         Teammate, null=True, on_delete=models.SET_NULL, related_name="ratings"
     )
-    conversation = models.OneToOneField(
-        Conversation, on_delete=models.CASCADE, related_name="rating"
-    )
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="ratings")
+    # Copied from the request (B): the bot's ratings are reported apart from the teammates'.
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEAMMATE)
     value = models.PositiveSmallIntegerField(
         choices=Value.choices, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
@@ -293,7 +345,8 @@ class Rating(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(value__gte=1, value__lte=5), name="rating_value_1_to_5"
-            )
+            ),
+            models.UniqueConstraint(fields=["conversation", "kind"], name="rating_once_per_kind"),
         ]
 
     def __str__(self):
@@ -377,6 +430,8 @@ class DailyFigures(models.Model):
     day = models.DateField()
     # The teammate's id, 0 for a request without a teammate (none replied, D2).
     teammate_key = models.PositiveIntegerField(default=0)
+    # B: the bot's figures (teammate_key 0) are kept apart from the teammates'.
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEAMMATE)
     # Requests sent that day, and how many of them have a rating by now (S3).
     requests = models.IntegerField(default=0)
     answered = models.IntegerField(default=0)
@@ -390,7 +445,9 @@ class DailyFigures(models.Model):
     class Meta:
         verbose_name_plural = "daily figures"
         constraints = [
-            models.UniqueConstraint(fields=["day", "teammate_key"], name="daily_figures_once")
+            models.UniqueConstraint(
+                fields=["day", "kind", "teammate_key"], name="daily_figures_once"
+            )
         ]
         indexes = [models.Index(fields=["teammate_key", "day"], name="daily_figures_teammate_idx")]
 
@@ -404,6 +461,7 @@ class DailyReasons(models.Model):
 
     day = models.DateField()
     teammate_key = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEAMMATE)
     reason = models.CharField(max_length=120)
     count = models.IntegerField(default=0)
 
@@ -411,7 +469,7 @@ class DailyReasons(models.Model):
         verbose_name_plural = "daily reasons"
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "teammate_key", "reason"], name="daily_reasons_once"
+                fields=["day", "kind", "teammate_key", "reason"], name="daily_reasons_once"
             )
         ]
 

@@ -1,6 +1,7 @@
 """The rating rules as pure functions over plain values: no database, no clock.
 
-`eligibility` decides whether a close sends a rating request (DESIGN.md E1–E8);
+`eligibility` decides whether a close sends a rating request (DESIGN.md E1–E8; the bot's
+request, B, by `bot_eligibility`, of the kind `request_kind` says);
 `answer_refusal` decides whether a customer's rating, change or comment is refused (A3–A6);
 `effective_windows` picks the hour limits that apply to a conversation (W1, W2);
 `scanner_burst` and `scanner_quiet` tell a mail scanner's posts from a person's (A10).
@@ -31,6 +32,8 @@ RULE_WORDS = {
     "E5": "It is a group conversation: more than one contact takes part.",
     "E6": "A rating request was already sent in this conversation.",
     "E8": "The teammate closed it quietly.",
+    "B1": "Ratings of the bot's conversations are off.",
+    "B2": "The bot wrote no message in this conversation, so there is nothing to rate it for.",
     "reopened": "It was reopened before the request went out; the next close decides.",
     "A3": "A comment was left with this rating, so it can no longer be changed.",
     "A4": "The time to rate this conversation has passed.",
@@ -58,6 +61,7 @@ class Switches:
     for_leads: bool
     direct_outbound: bool
     outbound_api_workflows: bool
+    for_bot: bool = False  # B1: ask for a rating of the bot's conversations
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,22 @@ class CloseFacts:
     last_reply_at: datetime | None
     closed_at: datetime
     quiet: bool
-    request_already_sent: bool
+    request_already_sent: bool  # E6: a request of this close's kind (request_kind) was sent
+    # B: the bot closed it, and its messages' visible characters and last time then.
+    by_bot: bool = False
+    bot_characters: int = 0
+    last_bot_message_at: datetime | None = None
+
+
+# The two kinds of rating request (B): a teammate's (D2) and the bot's.
+TEAMMATE, BOT = "teammate", "bot"
+KINDS = (TEAMMATE, BOT)
+
+
+def request_kind(facts: CloseFacts) -> str:
+    """B3: a close by the bot with no teammate reply decides the bot's request; any other
+    close (a teammate's, or the bot's after a teammate replied) decides the teammate's."""
+    return BOT if facts.by_bot and not facts.teammate_replied else TEAMMATE
 
 
 def eligibility(facts: CloseFacts, switches: Switches) -> str | None:
@@ -82,6 +101,8 @@ def eligibility(facts: CloseFacts, switches: Switches) -> str | None:
     earlier request are the reasons an admin most needs to see, before the settings and the
     conversation's content.
     """
+    if request_kind(facts) == BOT:
+        return bot_eligibility(facts, switches)
     if facts.quiet:
         return "E8"
     if facts.request_already_sent:
@@ -95,6 +116,33 @@ def eligibility(facts: CloseFacts, switches: Switches) -> str | None:
     if facts.reply_characters <= MIN_REPLY_CHARACTERS:
         return "E3"
     if facts.last_reply_at is None or facts.closed_at - facts.last_reply_at > RECENCY:
+        return "E4"
+    if facts.contact_count != 1:
+        return "E5"
+    return None
+
+
+def bot_eligibility(facts: CloseFacts, switches: Switches) -> str | None:
+    """B: None when this bot close sends the bot's rating request, else the first rule that
+    fails, in the order E8, B1, E6 (the bot's request only), E1, B2, E3, E4, E5. B2 stands in
+    for E2; E3 counts the bot's messages with the customer's replies (there is no teammate
+    reply); E4 counts from the last of those."""
+    if facts.quiet:
+        return "E8"
+    if not switches.for_bot:
+        return "B1"
+    if facts.request_already_sent:
+        return "E6"
+    if facts.contact_role == "user" and not switches.for_users:
+        return "E1"
+    if facts.contact_role == "lead" and not switches.for_leads:
+        return "E1"
+    if facts.last_bot_message_at is None:
+        return "B2"
+    if facts.reply_characters + facts.bot_characters <= MIN_REPLY_CHARACTERS:
+        return "E3"
+    last = max(moment for moment in (facts.last_reply_at, facts.last_bot_message_at) if moment)
+    if facts.closed_at - last > RECENCY:
         return "E4"
     if facts.contact_count != 1:
         return "E5"
@@ -128,9 +176,17 @@ def effective_windows(
     change_hours: int | None,
     workflow_rating_hours: int | None = None,
     workflow_change_hours: int | None = None,
+    bot_rating_hours: int | None = None,
+    bot_change_hours: int | None = None,
 ) -> Windows:
     """W1: a workflow's own limits replace the settings' for its conversations; W2: otherwise
-    the settings apply (each limit only when its toggle is on)."""
+    the settings apply (each limit only when its toggle is on). B4: for the bot's request the
+    bot's hours, when set, replace the settings' hours (the toggles still apply); blank, the
+    settings' hours are the fallback."""
+    if bot_rating_hours is not None:
+        rating_hours = bot_rating_hours
+    if bot_change_hours is not None:
+        change_hours = bot_change_hours
     return Windows(
         rating_hours=workflow_rating_hours
         if workflow_rating_hours is not None

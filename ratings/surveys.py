@@ -45,7 +45,7 @@ def survey_send(request: RatingRequest, *, connection=None) -> str:
     if request.app_id:
         note = f"Rating app card sent: {request.app.name}"
     else:
-        note = f"Rating card sent: {settings.survey_question}"
+        note = f"Rating card sent: {settings.question(request.kind)}"
     note_delivered(request, note)
     return note
 
@@ -67,7 +67,7 @@ def survey_email(request: RatingRequest, settings: RatingSettings) -> EmailMulti
     # A header is one line: a subject typed with line breaks still makes a deliverable email.
     subject = " ".join(conversation.subject.split()) or "your conversation with us"
     context = {
-        "question": settings.survey_question,
+        "question": settings.question(request.kind),
         "teammate": request.teammate,
         "contact": request.contact,
         "subject": subject,
