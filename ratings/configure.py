@@ -28,6 +28,10 @@ SETTINGS_FIELDS = (
     "survey_question",
     "low_rating_reasons",
     "happiness_target",
+    # B: the bot's survey, and its own hours (empty: the hours above apply).
+    "ask_bot",
+    "bot_rating_window_hours",
+    "bot_change_window_hours",
 )
 MAX_REASONS = 12
 MAX_REASON_LENGTH = 80

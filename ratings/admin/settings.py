@@ -94,6 +94,14 @@ class RatingSettingsAdmin(admin.ModelAdmin):
                 },
             ),
             ("Survey", {"fields": ("survey_question", "low_rating_reasons")}),
+            (
+                "Bot ratings",
+                {
+                    "description": "A conversation the bot closed with no teammate reply gets "
+                    "its own survey about the bot (B). Its hours fall back to the ones above.",
+                    "fields": ("ask_bot", "bot_rating_window_hours", "bot_change_window_hours"),
+                },
+            ),
             ("Reports", {"fields": ("happiness_target",)}),
             ("Last change", {"fields": ("updated_at", "updated_by")}),
         ]
