@@ -8,7 +8,7 @@ from api.fields import (
     MAX_ID,
     QuerySerializer,
 )
-from reports.selectors import EARLIEST, LATEST, PRESETS, TEAMMATE_SORTS
+from reports.selectors import EARLIEST, KIND_FILTERS, LATEST, PRESETS, TEAMMATE_SORTS
 
 
 class PeriodQuerySerializer(QuerySerializer):
@@ -41,6 +41,15 @@ class PeriodQuerySerializer(QuerySerializer):
         """The validated period as the query string the report selectors read."""
         data = self.validated_data
         return {key: str(data[key]) for key in ("days", "from", "to") if key in data}
+
+
+class SummaryQuerySerializer(PeriodQuerySerializer):
+    kind = serializers.ChoiceField(
+        choices=list(KIND_FILTERS),
+        required=False,
+        default="teammates",
+        help_text="B6: the ratings of teammates (default), of the bot, or all.",
+    )
 
 
 class TeammatesReportQuerySerializer(PeriodQuerySerializer):
@@ -87,9 +96,25 @@ class TrendSerializer(serializers.Serializer):
     points = TrendPointSerializer(many=True)
 
 
+class KindLineSerializer(serializers.Serializer):
+    ratings = serializers.IntegerField()
+    csat = serializers.FloatField(allow_null=True, help_text="S1, a percentage.")
+    requests = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    response_rate = serializers.FloatField(allow_null=True, help_text="S3, a percentage.")
+
+
 class SummarySerializer(serializers.Serializer):
     period = PeriodSerializer()
     teammate = serializers.IntegerField(allow_null=True)
+    kind = serializers.ChoiceField(
+        choices=list(KIND_FILTERS), help_text="B6: whose ratings the figures are."
+    )
+    bot = KindLineSerializer(
+        allow_null=True,
+        help_text="B6: the bot's own line (never in the teammates' figures); null when the bot "
+        "had no requests or ratings in the period.",
+    )
     ratings = serializers.IntegerField(help_text="Ratings in the period (current values).")
     by_reaction = ReactionCountSerializer(many=True)
     positive = serializers.IntegerField()
