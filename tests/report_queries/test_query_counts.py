@@ -15,6 +15,7 @@ from reports import selectors
 from tests.factories import TeammateFactory
 from tests.report_helpers import (
     DAY,
+    bot_rate,
     MARCH,
     rate,
     requested,
@@ -62,6 +63,9 @@ def large_data(capture, manager):
         rating_submit(token=token_for(changed), value=4)
     for i in range(12):
         requested(capture, teammates[i % 6], at=DAY + timedelta(hours=13 * i))
+    # B6: the bot's ratings cost the pages no query more (they are summed per kind).
+    for i in range(4):
+        bot_rate(capture, 1 + i, at=DAY + timedelta(hours=7 * i), comment="bot" if i else "")
     return teammates
 
 
