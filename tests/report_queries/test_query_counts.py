@@ -15,8 +15,8 @@ from reports import selectors
 from tests.factories import TeammateFactory
 from tests.report_helpers import (
     DAY,
-    bot_rate,
     MARCH,
+    bot_rate,
     rate,
     requested,
     token_for,
