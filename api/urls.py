@@ -29,12 +29,12 @@ v1 = [
     path(
         "conversations/<id:id>/bot-messages/",
         conversations.ConversationBotMessage.as_view(),
-        name="bot_message",
+        name="bot-message",
     ),
     path(
         "conversations/<id:id>/bot-close/",
         conversations.ConversationBotClose.as_view(),
-        name="bot_close",
+        name="bot-close",
     ),
     path(
         "conversations/<id:id>/snooze/", conversations.ConversationSnooze.as_view(), name="snooze"

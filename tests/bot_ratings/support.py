@@ -11,7 +11,7 @@ from tests.factories import ContactFactory, start_conversation
 
 CLOSED_AT = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
-BOT_ANSWER = "Here is how to export your invoices: open Billing, pick the month, press Export. " * 3
+BOT_ANSWER = "Here is how to export your invoices: open Billing, pick the month, press Export. " * 4
 
 
 def bot_on(**changes):
