@@ -116,6 +116,7 @@ def period_from_params(params, *, now: datetime | None = None) -> Period:
 
 # B6: R1's and R3's kind filter, as the query string names it, and the kind it selects.
 KIND_FILTERS = {"teammates": TEAMMATE, "bot": BOT, "all": None}
+KIND_FILTER_NAMES = tuple(KIND_FILTERS)
 DEFAULT_KIND = TEAMMATE
 
 

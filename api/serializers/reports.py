@@ -8,7 +8,7 @@ from api.fields import (
     MAX_ID,
     QuerySerializer,
 )
-from reports.selectors import EARLIEST, KIND_FILTERS, LATEST, PRESETS, TEAMMATE_SORTS
+from reports.selectors import EARLIEST, KIND_FILTER_NAMES, LATEST, PRESETS, TEAMMATE_SORTS
 
 
 class PeriodQuerySerializer(QuerySerializer):
@@ -45,7 +45,7 @@ class PeriodQuerySerializer(QuerySerializer):
 
 class SummaryQuerySerializer(PeriodQuerySerializer):
     kind = serializers.ChoiceField(
-        choices=list(KIND_FILTERS),
+        choices=KIND_FILTER_NAMES,
         required=False,
         default="teammates",
         help_text="B6: the ratings of teammates (default), of the bot, or all.",
@@ -108,7 +108,7 @@ class SummarySerializer(serializers.Serializer):
     period = PeriodSerializer()
     teammate = serializers.IntegerField(allow_null=True)
     kind = serializers.ChoiceField(
-        choices=list(KIND_FILTERS), help_text="B6: whose ratings the figures are."
+        choices=KIND_FILTER_NAMES, help_text="B6: whose ratings the figures are."
     )
     bot = KindLineSerializer(
         allow_null=True,
