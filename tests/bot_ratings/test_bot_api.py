@@ -109,3 +109,13 @@ def test_b_api_settings_take_the_bot_switch_and_hours(api_login, api_admin):
     assert (settings.ask_bot, settings.bot_change_window_hours) == (True, None)
     cleared = client.patch(url, {"bot_rating_window_hours": None}, format="json")
     assert cleared.json()["bot_rating_window_hours"] is None
+
+
+def test_b6_the_webhook_payload_carries_the_kind(capture):
+    import uuid
+
+    from api.webhooks import event_payload
+
+    rating = bot_rate(capture, 3, at=DAY)
+    payload = event_payload(event_id=uuid.uuid4(), event=rating.history.get(), rating=rating)
+    assert (payload["data"]["kind"], payload["data"]["teammate_id"]) == ("bot", None)
