@@ -82,7 +82,8 @@ def _page(queryset, *, teammate=True):
     for rating in page:
         _ = (rating.request.contact.email, rating.conversation.subject)
         if teammate:
-            _ = (rating.teammate.name, rating.followed_up_by)
+            # The bot's ratings (B) have no teammate.
+            _ = (rating.teammate and rating.teammate.name, rating.followed_up_by)
     return page.paginator.count
 
 
