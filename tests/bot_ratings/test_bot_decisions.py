@@ -211,3 +211,25 @@ def test_b4_the_teammate_request_ignores_the_bot_hours(capture, teammate, contac
     request = RatingRequest.objects.get(conversation=conversation)
     with time_machine.travel(CLOSED_AT + timedelta(hours=2), tick=False):
         assert rating_submit(token=_token(request), value=4).kind == "teammate"
+
+
+def test_b5_the_admin_rating_panel_draws_both_requests(
+    client, capture, contact, teammate, admin_user
+):
+    from django.urls import reverse
+
+    bot_on()
+    conversation = bot_conversation(contact=contact)
+    bot_close(capture, conversation)
+    later = CLOSED_AT + timedelta(hours=1)
+    with time_machine.travel(later, tick=False):
+        services.conversation_reply(conversation=conversation, author=contact, body="Still stuck")
+        services.conversation_reply(conversation=conversation, author=teammate, body="t" * 251)
+    teammate_close(capture, conversation, teammate, at=later + timedelta(minutes=5))
+    client.force_login(admin_user)
+    url = reverse("admin:conversations_conversation_panel", args=[conversation.pk, "rating"])
+    html = client.get(url).content.decode()
+    assert "Bot request" in html and "Request" in html
+    assert "The bot" in html and teammate.name in html
+    assert "closed by the bot" in html
+    assert "Bot · Request sent" in html
