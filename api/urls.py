@@ -28,6 +28,16 @@ v1 = [
     path("conversations/<id:id>/notes/", conversations.ConversationNote.as_view(), name="note"),
     path("conversations/<id:id>/close/", conversations.ConversationClose.as_view(), name="close"),
     path(
+        "conversations/<id:id>/bot-messages/",
+        conversations.ConversationBotMessage.as_view(),
+        name="bot-message",
+    ),
+    path(
+        "conversations/<id:id>/bot-close/",
+        conversations.ConversationBotClose.as_view(),
+        name="bot-close",
+    ),
+    path(
         "conversations/<id:id>/snooze/", conversations.ConversationSnooze.as_view(), name="snooze"
     ),
     path(

@@ -78,6 +78,8 @@ def event_payload(*, event_id: uuid.UUID, event: RatingEvent, rating: Rating) ->
             "rating_id": rating.pk,
             "conversation_id": rating.conversation_id,
             "teammate_id": rating.teammate_key or None,  # G5: kept when deleted
+            # B: a teammate's rating or the bot's (teammate_id then null).
+            "kind": rating.kind,
             "value": event.value,
             "reaction": reaction(event.value).name,
             "comment": event.comment,

@@ -199,6 +199,17 @@ class Words:
 
 # --- seeding ------------------------------------------------------------------------------------
 
+# B: columns the bot ratings added, with the value every benchmark row has.
+BOT_COLUMNS = {
+    "conversations_conversation": {"bot_characters": 0, "last_bot_message_at": None},
+    "conversations_conversationclose": {
+        "by_bot": False,
+        "bot_characters": 0,
+        "last_bot_message_at": None,
+    },
+    "ratings_ratingrequest": {"kind": "teammate"},
+    "ratings_rating": {"kind": "teammate"},
+}
 CONVERSATION_COLUMNS = [
     "id", "subject", "channel", "origin", "state", "assignee_id", "started_by_teammate_id",
     "workflow_id", "snoozed_until", "created_at", "updated_at", "last_reply_at", "closed_at",
@@ -420,6 +431,11 @@ class Seeder:
 
     def write(self, table: str, columns: list[str], rows) -> None:
         """COPY on PostgreSQL; executemany elsewhere (datetimes as the backend stores them)."""
+        # B: the bot's columns, the same on every row written here (no bot, kind teammate).
+        extra = BOT_COLUMNS.get(table, {})
+        if extra:
+            columns = [*columns, *extra]
+            rows = [(*row, *extra.values()) for row in rows]
         if not rows:
             return
         names = ", ".join(columns)

@@ -360,6 +360,11 @@ class Seeder:
 
     def write(self, table: str, columns: list[str], rows) -> None:
         """COPY on PostgreSQL; executemany elsewhere (datetimes as the backend stores them)."""
+        # B: the bot's columns, the same on every row written here (no bot, kind teammate).
+        extra = BOT_COLUMNS.get(table, {})
+        if extra:
+            columns = [*columns, *extra]
+            rows = [(*row, *extra.values()) for row in rows]
         names = ", ".join(columns)
         with self.connection.cursor() as cursor:
             if self.connection.vendor == "postgresql":
@@ -414,6 +419,17 @@ def contact_role(number: int) -> str:
 
 
 FIRST = ["Ann", "Ben", "Cleo", "Dan", "Eva", "Finn", "Gus", "Hana", "Ivo", "Jade"]
+# B: columns the bot ratings added, with the value every benchmark row has.
+BOT_COLUMNS = {
+    "conversations_conversation": {"bot_characters": 0, "last_bot_message_at": None},
+    "conversations_conversationclose": {
+        "by_bot": False,
+        "bot_characters": 0,
+        "last_bot_message_at": None,
+    },
+    "ratings_ratingrequest": {"kind": "teammate"},
+    "ratings_rating": {"kind": "teammate"},
+}
 CONVERSATION_COLUMNS = [
     "id",
     "subject",

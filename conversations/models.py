@@ -173,6 +173,9 @@ class Conversation(models.Model):
         Teammate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     contact_count = models.PositiveIntegerField(default=0)
+    # The bot's messages (B: bot ratings): their visible characters and the last one's time.
+    bot_characters = models.PositiveIntegerField(default=0)
+    last_bot_message_at = models.DateTimeField(null=True, blank=True)
 
     # What the inbox lists (I1, I2), kept by the services with each message: the time of the
     # last message of a contact or a teammate (the start, before any), who wrote it, a
@@ -299,6 +302,10 @@ class ConversationClose(models.Model):
     )
     closed_at = models.DateTimeField()
     quiet = models.BooleanField(default=False)
+    # B: the bot closed it (no teammate), with its messages' figures as they were then.
+    by_bot = models.BooleanField(default=False)
+    bot_characters = models.PositiveIntegerField(default=0)
+    last_bot_message_at = models.DateTimeField(null=True, blank=True)
     reply_characters = models.PositiveIntegerField()
     last_reply_at = models.DateTimeField(null=True, blank=True)
     teammate_replied = models.BooleanField()

@@ -220,6 +220,9 @@ def conversation_start(
         last_message_at=now,
         first_line=message_preview(body, body_format=body_format, first_line=True),
         preview=message_preview(body, body_format=body_format),
+        # The first part is the bot's when no one started it (B: its figures).
+        bot_characters=visible_characters(body, body_format) if started_by is None else 0,
+        last_bot_message_at=now if started_by is None else None,
     )
     conversation.contacts.add(*people)
     if started_by is None:
@@ -307,8 +310,10 @@ def conversation_bot_message(
     part = Part.objects.create(
         conversation=locked, kind=Part.Kind.BOT, body=body, body_format=body_format, created_at=now
     )
+    locked.bot_characters += visible_characters(body, body_format)
+    locked.last_bot_message_at = now
     locked.updated_at = now
-    locked.save(update_fields=["updated_at"])
+    locked.save(update_fields=["bot_characters", "last_bot_message_at", "updated_at"])
     _copy_state(conversation, locked)
     return _announce(part)
 
@@ -380,6 +385,17 @@ def conversation_close(
     once the transaction commits. A quiet close (E8) is recorded as such. The number of
     queries does not depend on the length of the thread."""
     _require_teammate(by, "close a conversation")
+    return _close(conversation, by=by, quiet=quiet)
+
+
+@transaction.atomic
+def conversation_bot_close(*, conversation: Conversation, quiet: bool = False) -> ConversationClose:
+    """The bot (an AI agent) closes the conversation: the close is recorded as the bot's
+    (`by_bot`, no teammate), otherwise as `conversation_close` (B: bot ratings)."""
+    return _close(conversation, by=None, quiet=quiet)
+
+
+def _close(conversation: Conversation, *, by: Teammate | None, quiet) -> ConversationClose:
     locked = _locked(conversation)
     if locked.state == State.CLOSED:
         raise ValidationError("This conversation is already closed.")
@@ -390,6 +406,9 @@ def conversation_close(
         closed_by=by,
         closed_at=now,
         quiet=bool(quiet),
+        by_bot=by is None,
+        bot_characters=locked.bot_characters,
+        last_bot_message_at=locked.last_bot_message_at,
         reply_characters=locked.reply_characters,
         last_reply_at=locked.last_reply_at,
         teammate_replied=locked.teammate_reply_count > 0,

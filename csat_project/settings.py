@@ -284,6 +284,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OriginEnum": "conversations.models.Origin",
         "ApiOriginEnum": "api.serializers.conversations.API_ORIGINS",
+        # B: whose help a request asks about, and the reports' filter of it.
+        "RequestKindEnum": "ratings.models.Kind",
+        "ReportKindEnum": "reports.selectors.KIND_FILTER_NAMES",
+        "RatingEventKindEnum": "ratings.models.RatingEvent.Kind",
     },
     "PATH_CONVERTER_OVERRIDES": {
         "id": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999},

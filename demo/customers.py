@@ -33,7 +33,7 @@ from demo.common import DAY, HOUR, MINUTE, between, chunks, pause
 from demo.play import FollowUp
 from demo.text import sample_text
 from ratings.models import Rating, RatingDecision, RatingEvent, RatingRequest, RatingSettings
-from ratings.rules import Windows
+from ratings.rules import BOT, TEAMMATE, Windows
 from ratings.services import rating_comment, rating_request_send, rating_submit
 from ratings.tokens import rating_token
 
@@ -64,6 +64,8 @@ COVERAGE = (
     {"value": 2, "comment": True},
     {"value": 4},
 )
+# B: the first answerable bot survey is answered so (the reports' bot line after any run).
+BOT_COVERAGE = {"value": 4, "comment": True}
 # How much a teammate's customers lean towards the top (×) or the bottom (÷) of the scale.
 TEAMMATE_LEAN = (0.7, 1.4)
 
@@ -95,7 +97,8 @@ class Customers:
         self.surveyed: set[int] = set()  # conversations whose survey has been planned
         self.covered = 0  # how many of COVERAGE have been planned
         self.lean: dict[int | None, float] = {}
-        self._windows: dict[int | None, Windows] = {}
+        self._windows: dict[tuple[int | None, str], Windows] = {}
+        self.bot_answered = False  # B: whether a bot survey has been answered
         self._names: dict[int | None, str] = {}
 
     # the worker
@@ -113,13 +116,23 @@ class Customers:
             RatingRequest.objects.filter(
                 conversation_id=conversation_id, delivered_at__isnull=False
             )
-            .values_list("pk", "teammate_id", "close__closed_at", "conversation__workflow_id")
+            .values_list(
+                "pk", "teammate_id", "close__closed_at", "conversation__workflow_id", "kind"
+            )
             .first()
         )
         if request is None:  # skipped by a rule
             return []
         self.surveyed.add(conversation_id)
-        answer = self.plan_answer(conversation_id, *request, delivered_at=clock.now())
+        *request, kind = request
+        # B: the first bot survey that can be answered is, so that the reports show the
+        # bot's line after any run.
+        force = kind == BOT and not self.bot_answered
+        answer = self.plan_answer(
+            conversation_id, *request, delivered_at=clock.now(), kind=kind, force=force
+        )
+        if answer and kind == BOT:
+            self.bot_answered = True
         return self.follow_ups(answer) if answer else []
 
     # the customer
@@ -133,12 +146,16 @@ class Customers:
         workflow_id: int | None,
         *,
         delivered_at: datetime,
+        kind: str = TEAMMATE,
+        force: bool = False,
     ) -> Answer | None:
         rng = self.rng
         forced = COVERAGE[self.covered] if self.covered < len(COVERAGE) else None
+        if forced is None and force:
+            forced = BOT_COVERAGE
         if forced is None and rng.random() >= ANSWER_SHARE:
             return None
-        windows = self.windows(workflow_id, request_id)
+        windows = self.windows(workflow_id, request_id, kind)
         latest = self.latest
         if windows.rating_hours is not None:  # A4
             latest = min(latest, closed_at + timedelta(hours=windows.rating_hours) - WINDOW_MARGIN)
@@ -174,7 +191,7 @@ class Customers:
             if when <= self.latest:
                 comment, reasons = self.pick_comment(final, teammate_id)
                 commented_at = when
-        if forced:
+        if forced and forced is not BOT_COVERAGE:
             self.covered += 1
         return Answer(
             token=rating_token(request_id=request_id, conversation_id=conversation_id),
@@ -187,15 +204,18 @@ class Customers:
             commented_at=commented_at,
         )
 
-    def windows(self, workflow_id: int | None, request_id: int) -> Windows:
-        """A4–A6 with W1/W2 for a conversation of this workflow (or of none): worked out by
-        `RatingSettings.windows` once per workflow (the settings stay the same during a run)."""
-        if workflow_id not in self._windows:
+    def windows(self, workflow_id: int | None, request_id: int, kind: str = TEAMMATE) -> Windows:
+        """A4–A6 with W1/W2 (and B4 for the bot's request) for a conversation of this workflow
+        (or of none): worked out by `RatingSettings.windows` once per workflow and kind (the
+        settings stay the same during a run)."""
+        if (workflow_id, kind) not in self._windows:
             request = RatingRequest.objects.select_related("conversation__workflow").get(
                 pk=request_id
             )
-            self._windows[workflow_id] = self.settings.windows(request.conversation.workflow)
-        return self._windows[workflow_id]
+            self._windows[(workflow_id, kind)] = self.settings.windows(
+                request.conversation.workflow, kind
+            )
+        return self._windows[(workflow_id, kind)]
 
     def pick_value(self, teammate_id: int | None) -> int:
         if teammate_id not in self.lean:

@@ -27,7 +27,7 @@ from conversations.models import Conversation, ConversationClose, Part
 from demo.common import chunks
 from demo.people import Cast, contacts_make, managers_make, teammates_make, workflows_make
 from demo.plans import CONVERSATIONS_PER_CONTACT, plans_make
-from demo.steps import Close, Plan
+from demo.steps import BotClose, Close, Plan
 
 # Conversations committed together (one transaction; each service call is a savepoint in it).
 BATCH = 200
@@ -75,7 +75,7 @@ def play(plan: Plan, after_close: AfterClose | None = None) -> Conversation:
         run_due(moment)
         with clock.at(moment):
             conversation = step.run(conversation, moment)
-        if after_close is not None and isinstance(step, Close):
+        if after_close is not None and isinstance(step, Close | BotClose):
             add(after_close(conversation, moment), moment)
     run_due(None)
     return conversation

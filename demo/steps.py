@@ -133,6 +133,15 @@ class Close(Step):
         return conversation
 
 
+@dataclass(kw_only=True)
+class BotClose(Step):
+    """The bot (an AI agent) closes it (B): with no teammate reply, the bot's own survey."""
+
+    def run(self, conversation, moment):
+        services.conversation_bot_close(conversation=conversation)
+        return conversation
+
+
 @dataclass
 class Plan:
     """What one conversation will be; `steps` and `start` are filled by its story."""

@@ -16,7 +16,7 @@ from html import escape
 
 from conversations.models import Channel, Contact, Origin, State, Teammate
 from demo.common import DAY, HOUR, MINUTE, pause
-from demo.steps import Bot, Close, Note, Plan, Reopen, Reply, Snooze, Start
+from demo.steps import Bot, BotClose, Close, Note, Plan, Reopen, Reply, Snooze, Start
 from demo.text import sample_text
 
 # Pauses before a step, in seconds (drawn log-uniformly between the two).
@@ -124,6 +124,9 @@ class Script:
     def close(self, *, quiet=False, pace=CLOSE_PACE, gap=None):
         self._add(Close, pace, gap, by=self.closer, quiet=quiet)
 
+    def bot_close(self, *, pace=CLOSE_PACE, gap=None):
+        self._add(BotClose, pace, gap)
+
 
 # Story building blocks.
 
@@ -180,6 +183,23 @@ def story_closed(s: Script) -> None:
     resolve(s)
     thank(s)
     s.close()
+
+
+# B: what the demo's bot (an AI agent) says around the thread's own answer.
+BOT_ANSWER_INTRO = "I'm the support bot, and I think I can help with that right away."
+BOT_ANSWER_OUTRO = (
+    "If that does not solve it, just reply here and a teammate will pick the conversation up."
+)
+
+
+def story_closed_by_bot(s: Script) -> None:
+    """The bot answers the customer's question alone and closes it (B: the bot's survey)."""
+    p = s.plan
+    s.start(s.line("question"), by=p.contacts[0])
+    s.bot(f"{BOT_ANSWER_INTRO}\n\n{s.line('answer')}\n\n{BOT_ANSWER_OUTRO}", pace=(5, 60))
+    if s.chance(0.7):
+        s.customer(s.pick("thanks"), who=p.contacts[0], pace=(MINUTE, 2 * HOUR))
+    s.bot_close(pace=(MINUTE, 2 * HOUR))
 
 
 def story_closed_short(s: Script) -> None:
@@ -320,6 +340,7 @@ class Ending:
 ENDINGS = {
     "closed": Ending(story_closed, 30, State.CLOSED),
     "closed_short": Ending(story_closed_short, 10, State.CLOSED, short=True),
+    "closed_by_bot": Ending(story_closed_by_bot, 5, State.CLOSED, (Origin.CUSTOMER,)),
     "closed_stale": Ending(story_closed_stale, 6, State.CLOSED),
     "closed_quietly_after_thanks": Ending(story_closed_quietly_after_thanks, 4, State.CLOSED),
     "closed_quietly_spam": Ending(story_closed_quietly_spam, 3, State.CLOSED, (Origin.CUSTOMER,)),

@@ -98,7 +98,7 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
         action="rate",
         closed_at=request.close.closed_at,
         now=now,
-        windows=RatingSettings.load().windows(request.conversation.workflow),
+        windows=RatingSettings.load().windows(request.conversation.workflow, request.kind),
         has_rating=rating is not None,
         has_comment=rating is not None and rating.commented_at is not None,
     ) or scanner_quiet(auto=auto, discarded_at=request.discarded_at, now=now)
@@ -111,6 +111,7 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
             teammate_id=request.teammate_id,
             teammate_key=request.teammate_key,  # G5: kept when the teammate was deleted
             conversation_id=request.conversation_id,
+            kind=request.kind,
             value=value,
             rated_at=now,
             changed_at=now,
@@ -121,7 +122,8 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
             [
                 (local_day(now), rating.teammate_key, {value_column(value): 1}),
                 (local_day(request.created_at), rating.teammate_key, {"answered": 1}),
-            ]
+            ],
+            kind=request.kind,
         )
     elif scanner_burst(
         auto=auto,
@@ -141,7 +143,8 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
                     rating.teammate_key,
                     {value_column(rating.value): -1, value_column(value): 1},
                 )
-            ]
+            ],
+            kind=rating.kind,
         )
         rating.value = value
         rating.changed_at = now
@@ -173,7 +176,8 @@ def _discard(request: RatingRequest, rating: Rating, now: datetime) -> None:
         [
             (local_day(rating.rated_at), rating.teammate_key, {value_column(rating.value): -1}),
             (local_day(request.created_at), rating.teammate_key, {"answered": -1}),
-        ]
+        ],
+        kind=request.kind,
     )
     _history(rating, RatingEvent.Kind.DISCARDED, now, rule="A10")
     conversation_event(
@@ -221,7 +225,7 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
         action="comment",
         closed_at=request.close.closed_at,
         now=now,
-        windows=settings.windows(request.conversation.workflow),
+        windows=settings.windows(request.conversation.workflow, request.kind),
         has_rating=True,
         has_comment=rating.commented_at is not None,
     )
@@ -233,7 +237,12 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
     rating.auto_at = None  # a comment is a person's (A10)
     rating.save(update_fields=["comment", "reasons", "commented_at", "auto_at"])
     RatingReason.objects.bulk_create(RatingReason(rating=rating, reason=r) for r in reasons)
-    reasons_add(day=local_day(rating.rated_at), teammate_id=rating.teammate_key, reasons=reasons)
+    reasons_add(
+        day=local_day(rating.rated_at),
+        teammate_id=rating.teammate_key,
+        reasons=reasons,
+        kind=rating.kind,
+    )
     _history(rating, RatingEvent.Kind.COMMENTED, now)
     return rating
 

@@ -36,6 +36,10 @@ SETTINGS_FIELDS = (
     "min_ratings_for_csat",
     "manager_alerts",
     "retention_days",
+    # B: the bot's survey, and its own hours (empty: the hours above apply).
+    "ask_bot",
+    "bot_rating_window_hours",
+    "bot_change_window_hours",
 )
 MAX_REASONS = 12
 MAX_REASON_LENGTH = 80

@@ -25,7 +25,7 @@ from conversations.outbox import due_for_retry, with_reconnects
 from ratings.delivery import request_deliver
 from ratings.figures import figures_add, local_day
 from ratings.models import RatingDecision, RatingRequest, RatingSettings
-from ratings.rules import CloseFacts, Switches, eligibility
+from ratings.rules import TEAMMATE, CloseFacts, Switches, eligibility, request_kind
 
 logger = logging.getLogger(__name__)
 
@@ -101,32 +101,38 @@ def _decide(conversation_id: int) -> int | None:
             decided=Exists(RatingDecision.objects.filter(close_id=OuterRef("pk")))
         )
     )
-    request = RatingRequest.objects.filter(conversation=conversation).first()
+    # B5: a teammate's request and the bot's, at most one of each (E6 per kind).
+    requests = {r.kind: r for r in RatingRequest.objects.filter(conversation=conversation)}
     undecided = [close for close in closes if not close.decided]
     if undecided:
         latest_close_id = closes[-1].pk
         settings = RatingSettings.load()
         for close in undecided:
+            kind = request_kind(_facts(conversation, close, None))
             if close.pk != latest_close_id or conversation.state != State.CLOSED:
-                _record(close, rule="reopened")
+                _record(close, rule="reopened", kind=kind)
                 continue
             switches = settings.switches
-            rule = eligibility(_facts(conversation, close, request, switches), switches)
+            facts = _facts(conversation, close, requests.get(kind), switches)
+            rule = eligibility(facts, switches)
             if rule is not None:
-                _record(close, rule=rule)
+                _record(close, rule=rule, kind=kind)
                 continue
-            request = _create_request(conversation, close, settings)
-            _record(close, request=request)
-    if request is None or request.delivered_at is not None:
+            requests[kind] = _create_request(conversation, close, settings, kind)
+            _record(close, request=requests[kind], kind=kind)
+    # One request is delivered per run: the newest waiting (the one this run made, if any);
+    # an older one still undelivered is the sweep's, after its pause (D4, D5).
+    waiting = [r for r in requests.values() if r.delivered_at is None]
+    if not waiting:
         return None
-    return request.pk
+    return max(waiting, key=lambda r: r.pk).pk
 
 
 def _facts(
     conversation: Conversation,
     close: ConversationClose,
     request: RatingRequest | None,
-    switches: Switches,
+    switches: Switches | None = None,
 ) -> CloseFacts:
     return CloseFacts(
         origin=conversation.origin,
@@ -138,18 +144,21 @@ def _facts(
         closed_at=close.closed_at,
         quiet=close.quiet,
         request_already_sent=request is not None,
+        by_bot=close.by_bot,
+        bot_characters=close.bot_characters,
+        last_bot_message_at=close.last_bot_message_at,
         contact_last_asked_at=_contact_last_asked_at(conversation, close, switches),
     )
 
 
 def _contact_last_asked_at(
-    conversation: Conversation, close: ConversationClose, switches: Switches
+    conversation: Conversation, close: ConversationClose, switches: Switches | None
 ) -> datetime | None:
     """E9: when the conversation's one contact was last sent a rating request, in any
     conversation; looked up only while the fatigue guard is on. The contact's row is locked
     first, so that two of their conversations decided at once on two workers take turns: the
     second sees the first's request."""
-    if switches.fatigue_days is None or close.contact_count != 1:
+    if switches is None or switches.fatigue_days is None or close.contact_count != 1:
         return None
     contact = (
         Contact.objects.select_for_update(of=("self",)).filter(conversations=conversation).first()
@@ -164,10 +173,17 @@ def _contact_last_asked_at(
     )
 
 
-def _record(close: ConversationClose, *, rule: str = "", request: RatingRequest | None = None):
+def _record(
+    close: ConversationClose,
+    *,
+    rule: str = "",
+    request: RatingRequest | None = None,
+    kind: str = TEAMMATE,
+):
     RatingDecision.objects.create(
         close=close,
         conversation_id=close.conversation_id,
+        kind=kind,
         outcome=RatingDecision.Outcome.SENT if request else RatingDecision.Outcome.SKIPPED,
         rule=rule,
         request=request,
@@ -176,17 +192,18 @@ def _record(close: ConversationClose, *, rule: str = "", request: RatingRequest 
 
 
 def _create_request(
-    conversation: Conversation, close: ConversationClose, settings: RatingSettings
+    conversation: Conversation, close: ConversationClose, settings: RatingSettings, kind: str
 ) -> RatingRequest:
-    """D2: the rating belongs to the last teammate who replied before the close. D3: a rating
-    app replaces the survey in the Messenger only."""
+    """D2: the rating belongs to the last teammate who replied before the close; the bot's
+    request (B) to no teammate. D3: a rating app replaces the survey in the Messenger only."""
     contact = conversation.contacts.get()
     app = settings.rating_app if conversation.channel == "messenger" else None
     try:
         request = RatingRequest.objects.create(
             conversation=conversation,
             close=close,
-            teammate_id=close.last_teammate_replier_id,
+            kind=kind,
+            teammate_id=close.last_teammate_replier_id if kind == TEAMMATE else None,
             contact=contact,
             channel=conversation.channel,
             app=app,
@@ -197,5 +214,5 @@ def _create_request(
         # it out; the unique constraint is the last guard). The error leaves `_decide`, whose
         # transaction is rolled back whole: no savepoint needed here.
         raise ValidationError("A rating request already exists for this conversation.") from None
-    figures_add([(local_day(request.created_at), request.teammate_key, {"requests": 1})])
+    figures_add([(local_day(request.created_at), request.teammate_key, {"requests": 1})], kind=kind)
     return request

@@ -13,7 +13,8 @@ Days are local days of TIME_ZONE, as report periods are. Each change is an upser
 increments (`INSERT … ON CONFLICT … DO UPDATE`, the same SQL on PostgreSQL and SQLite), so two
 writers never lose a count; rows are touched in a fixed order, so they never deadlock.
 `figures_rebuild` recomputes everything from the requests and ratings, by their
-`teammate_key`, which a deleted teammate's requests and ratings keep (G5).
+`teammate_key`, which a deleted teammate's requests and ratings keep (G5). Each row is of one
+kind of request (B): the bot's figures are kept apart from the teammates'.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from datetime import date, datetime
 
 from django.apps import apps as global_apps
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from ratings.models import VALUE_COLUMNS, DailyFigures, DailyReasons
+from ratings.rules import TEAMMATE
 
 FIGURE_COLUMNS = ("requests", "answered", *VALUE_COLUMNS)
 
@@ -51,8 +53,9 @@ def _upsert(table: str, keys: dict, counts: dict, columns: tuple[str, ...]) -> N
         cursor.execute(sql, values)
 
 
-def figures_add(changes: list[tuple[date, int | None, dict[str, int]]]) -> None:
-    """Add each (day, teammate id, {column: increment}) to its day's figures, rows in order."""
+def figures_add(changes: list[tuple[date, int | None, dict[str, int]]], *, kind=TEAMMATE) -> None:
+    """Add each (day, teammate id, {column: increment}) to its day's figures of requests of
+    `kind` (B: the bot's apart), rows in order."""
     merged: dict[tuple[date, int], dict[str, int]] = defaultdict(dict)
     for day, teammate_id, counts in changes:
         row = merged[(day, teammate_id or 0)]
@@ -63,16 +66,16 @@ def figures_add(changes: list[tuple[date, int | None, dict[str, int]]]) -> None:
     for (day, key), counts in sorted(merged.items()):
         counts = {column: n for column, n in counts.items() if n}
         if counts:
-            keys = {"day": day, "teammate_key": key}
+            keys = {"day": day, "kind": kind, "teammate_key": key}
             _upsert(DailyFigures._meta.db_table, keys, counts, FIGURE_COLUMNS)
             if all(n < 0 for n in counts.values()):
                 # Taken out (A10): a row left with nothing is one a recount would not have.
                 DailyFigures.objects.filter(**keys, **dict.fromkeys(FIGURE_COLUMNS, 0)).delete()
 
 
-def reasons_add(*, day: date, teammate_id: int | None, reasons) -> None:
+def reasons_add(*, day: date, teammate_id: int | None, reasons, kind=TEAMMATE) -> None:
     for reason in sorted(set(reasons)):
-        keys = {"day": day, "teammate_key": teammate_id or 0, "reason": reason}
+        keys = {"day": day, "kind": kind, "teammate_key": teammate_id or 0, "reason": reason}
         _upsert(DailyReasons._meta.db_table, keys, {"count": 1}, ("count",))
 
 
@@ -89,41 +92,61 @@ def figures_rebuild(apps=global_apps) -> tuple[int, int]:
     # G5: the teammate key (before the migration that added it, the teammate's id).
     fields = {field.name for field in Rating._meta.get_fields()}
     by = "teammate_key" if "teammate_key" in fields else "teammate_id"
+    # B: per kind of request; a migration before the kinds (0010) has teammates' only.
+    with_kinds = any(f.name == "kind" for f in figures_model._meta.get_fields())
 
-    rows: dict[tuple[date, int], dict[str, int]] = defaultdict(dict)
+    def kind_of(path: str):
+        return F(path) if with_kinds else Value(TEAMMATE)
+
+    def kind_field(kind: str) -> dict:
+        return {"kind": kind} if with_kinds else {}
+
+    rows: dict[tuple[date, str, int], dict[str, int]] = defaultdict(dict)
     sent = (
-        RatingRequest.objects.annotate(day=TruncDate("created_at", tzinfo=zone))
-        .values("day", by)
+        RatingRequest.objects.annotate(
+            day=TruncDate("created_at", tzinfo=zone), of_kind=kind_of("kind")
+        )
+        .values("day", "of_kind", by)
         .annotate(requests=Count("id"), answered=Count("rating"))
         .order_by()
     )
     for row in sent:
-        rows[(row["day"], row[by] or 0)].update(requests=row["requests"], answered=row["answered"])
+        rows[(row["day"], row["of_kind"], row[by] or 0)].update(
+            requests=row["requests"], answered=row["answered"]
+        )
     by_value = {column: Count("id", filter=Q(value=int(column[1]))) for column in VALUE_COLUMNS}
     rated = (
-        Rating.objects.annotate(day=TruncDate("rated_at", tzinfo=zone))
-        .values("day", by)
+        Rating.objects.annotate(day=TruncDate("rated_at", tzinfo=zone), of_kind=kind_of("kind"))
+        .values("day", "of_kind", by)
         .annotate(**by_value)
         .order_by()
     )
     for row in rated:
-        rows[(row["day"], row[by] or 0)].update({column: row[column] for column in VALUE_COLUMNS})
+        rows[(row["day"], row["of_kind"], row[by] or 0)].update(
+            {column: row[column] for column in VALUE_COLUMNS}
+        )
     reasons = (
-        RatingReason.objects.annotate(day=TruncDate("rating__rated_at", tzinfo=zone))
-        .values("day", f"rating__{by}", "reason")
+        RatingReason.objects.annotate(
+            day=TruncDate("rating__rated_at", tzinfo=zone), of_kind=kind_of("rating__kind")
+        )
+        .values("day", "of_kind", f"rating__{by}", "reason")
         .annotate(count=Count("id"))
         .order_by()
     )
     figures_model.objects.all().delete()
     reasons_model.objects.all().delete()
     figures_model.objects.bulk_create(
-        (figures_model(day=day, teammate_key=key, **counts) for (day, key), counts in rows.items()),
+        (
+            figures_model(day=day, teammate_key=key, **kind_field(kind), **counts)
+            for (day, kind, key), counts in rows.items()
+        ),
         batch_size=1000,
     )
     reasons_model.objects.bulk_create(
         (
             reasons_model(
                 day=row["day"],
+                **kind_field(row["of_kind"]),
                 teammate_key=row[f"rating__{by}"] or 0,
                 reason=row["reason"],
                 count=row["count"],

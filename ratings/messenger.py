@@ -80,14 +80,18 @@ def messenger_page(*, contact: Contact) -> MessengerPage:
         .order_by("created_at", "id")
     )
     conversations = (
-        contact.conversations.select_related(
-            "workflow",
-            "rating_request__close",
-            "rating_request__app",
-            "rating_request__teammate",
-            "rating_request__rating",
+        contact.conversations.select_related("workflow")
+        .prefetch_related(
+            Prefetch("parts", queryset=visible, to_attr="visible_parts"),
+            # B5: a teammate's request and the bot's; the card is the newest delivered's.
+            Prefetch(
+                "rating_requests",
+                queryset=RatingRequest.objects.select_related(
+                    "close", "app", "teammate", "rating"
+                ).order_by("-created_at", "-id"),
+                to_attr="requests_newest_first",
+            ),
         )
-        .prefetch_related(Prefetch("parts", queryset=visible, to_attr="visible_parts"))
         .order_by("-created_at", "-id")
     )
     now = clock.now()
@@ -113,16 +117,17 @@ def messenger_version(*, contact_id: int) -> str:
 @cache
 def _version_sql(vendor: str) -> str:
     """The statement of `messenger_version`, written once from the models. It is what
-    `Conversation.objects.filter(contacts=…).aggregate(Count("id"), Max("updated_at"),
-    Max("rating__changed_at"), Max("rating__commented_at"))` runs; the ORM would build it again
-    on every poll (clone, resolve, compile: ~1.2 ms, most of a 304 poll's time, while the
-    statement itself takes ~0.1 ms)."""
+        `Conversation.objects.filter(contacts=…).aggregate(Count("id"), Max("updated_at"),
+        Max("ratings__changed_at"), Max("ratings__commented_at"))` runs (a conversation counted
+    once, B5: it may have a teammate's rating and the bot's); the ORM would build it again
+        on every poll (clone, resolve, compile: ~1.2 ms, most of a 304 poll's time, while the
+        statement itself takes ~0.1 ms)."""
     q = connection.ops.quote_name
     link = Conversation.contacts.through._meta
     conversation_id = q(Conversation._meta.pk.column)
     rating_conversation = q(Rating._meta.get_field("conversation").column)
     return (
-        f"SELECT COUNT(c.{conversation_id}),"
+        f"SELECT COUNT(DISTINCT c.{conversation_id}),"
         f" MAX(c.{q(Conversation._meta.get_field('updated_at').column)}),"
         f" MAX(r.{q(Rating._meta.get_field('changed_at').column)}),"
         f" MAX(r.{q(Rating._meta.get_field('commented_at').column)})"
@@ -139,10 +144,14 @@ def _thread(
     conversation: Conversation, settings: RatingSettings, now, language: str
 ) -> MessengerThread:
     parts = conversation.visible_parts
-    try:
-        request = conversation.rating_request
-    except RatingRequest.DoesNotExist:
-        request = None
+    request = next(
+        (
+            r
+            for r in conversation.requests_newest_first
+            if r.channel == "messenger" and r.delivered_at is not None
+        ),
+        None,
+    )
     if request is None or request.channel != "messenger" or request.delivered_at is None:
         return MessengerThread(conversation=conversation, parts=parts)
     if request.app_id:

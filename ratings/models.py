@@ -18,13 +18,15 @@ from conversations.models import (
     Workflow,
 )
 from conversations.outbox import Deliverable
-from ratings.rules import Switches, Windows, effective_windows, rule_words
+from ratings.rules import BOT, TEAMMATE, Switches, Windows, effective_windows, rule_words
 from ratings.scale import DEFAULT_MIN_RATINGS
 
 MIN_RATINGS_MESSAGE = "Ask for at least 1 rating before a CSAT is shown."
 # The built-in defaults are in the catalogues (L3, L4): gettext_noop marks them for
 # makemessages; the settings store them in the default language.
 DEFAULT_QUESTION = gettext_noop("How would you rate the help you got from our team?")
+# B: the question of the bot's survey (the one place it is said; in the catalogues, L2).
+BOT_QUESTION = gettext_noop("How would you rate the help you got from our bot?")
 DEFAULT_REASONS_LIST = (
     gettext_noop("Slow to answer"),
     gettext_noop("Problem not solved"),
@@ -33,6 +35,13 @@ DEFAULT_REASONS_LIST = (
     gettext_noop("Had to repeat myself"),
 )
 DEFAULT_LOW_RATING_REASONS = "\n".join(DEFAULT_REASONS_LIST)
+
+
+class Kind(models.TextChoices):
+    """Whose help a rating request asks about (B): a teammate's (D2) or the bot's."""
+
+    TEAMMATE = TEAMMATE, "Teammate"
+    BOT = BOT, "Bot"
 
 
 class MessengerApp(models.Model):
@@ -113,6 +122,28 @@ class RatingSettings(models.Model):
         default=30,
         validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text="Counted from the last request sent to the contact to this close.",
+    )
+    ask_bot = models.BooleanField(
+        "Ask for a rating of the bot's conversations",
+        default=False,
+        help_text="A conversation the bot (an AI agent) closed with no teammate reply gets "
+        "its own survey about the bot.",
+    )
+    bot_rating_window_hours = models.PositiveIntegerField(
+        "Hours to rate the bot",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="For the bot's survey, when preventing rating after a period. Empty: the "
+        "hours to rate above.",
+    )
+    bot_change_window_hours = models.PositiveIntegerField(
+        "Hours to change a rating of the bot",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="For the bot's survey, when preventing changes after a period. Empty: the "
+        "hours to change a rating above.",
     )
     rating_app = models.ForeignKey(
         MessengerApp,
@@ -201,9 +232,13 @@ class RatingSettings(models.Model):
     def reasons(self) -> list[str]:
         return [line.strip() for line in self.low_rating_reasons.splitlines() if line.strip()]
 
-    def question_in(self, language: str) -> str:
+    def question_in(self, language: str, kind: str = TEAMMATE) -> str:
         """L3: the survey question in `language`: the admin's text for it, else the default
-        text (the built-in default question in the catalogue's words, L4)."""
+        text (the built-in default question in the catalogue's words, L4). The bot's survey
+        (B) asks the bot's question, in the catalogue's words."""
+        if kind == BOT:
+            with translation.override(language):
+                return str(_(BOT_QUESTION))
         own = (self.survey_texts or {}).get(language, {}).get("survey_question", "")
         if own.strip():
             return own.strip()
@@ -236,11 +271,13 @@ class RatingSettings(models.Model):
             direct_outbound=self.send_direct_outbound,
             outbound_api_workflows=self.send_outbound_api_workflows,
             fatigue_days=self.fatigue_days if self.limit_asking_contact else None,
+            for_bot=self.ask_bot,
         )
 
-    def windows(self, workflow: Workflow | None) -> Windows:
+    def windows(self, workflow: Workflow | None, kind: str = TEAMMATE) -> Windows:
         """A4–A6 with W1/W2: the hour limits for a conversation started by `workflow` (or by
-        none)."""
+        none); for the bot's request (B4) the bot's hours when set."""
+        bot = kind == BOT
         return effective_windows(
             prevent_rating=self.prevent_rating_after,
             rating_hours=self.rating_window_hours,
@@ -248,15 +285,19 @@ class RatingSettings(models.Model):
             change_hours=self.change_window_hours,
             workflow_rating_hours=workflow.rating_window_hours if workflow else None,
             workflow_change_hours=workflow.change_window_hours if workflow else None,
+            bot_rating_hours=self.bot_rating_window_hours if bot else None,
+            bot_change_hours=self.bot_change_window_hours if bot else None,
         )
 
 
 class RatingRequest(Deliverable):
-    """The survey sent for a conversation: at most one per conversation (E6, D4)."""
+    """The survey sent for a conversation: at most one of each kind per conversation (E6, B5,
+    D4): a teammate's and the bot's."""
 
-    conversation = models.OneToOneField(
-        Conversation, on_delete=models.CASCADE, related_name="rating_request"
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="rating_requests"
     )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEAMMATE)
     close = models.OneToOneField(
         ConversationClose, on_delete=models.CASCADE, related_name="rating_request"
     )
@@ -287,8 +328,13 @@ class RatingRequest(Deliverable):
             # E9: a contact's latest request.
             models.Index(fields=["contact", "created_at"], name="request_contact_created_idx"),
         ]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "kind"], name="request_once_per_kind")
+        ]
 
     def __str__(self):
+        if self.kind == Kind.BOT:
+            return f"Bot rating request for #{self.conversation_id}"
         return f"Rating request for #{self.conversation_id}"
 
     def save(self, *args, **kwargs):
@@ -311,6 +357,9 @@ class RatingDecision(models.Model):
         Conversation, on_delete=models.CASCADE, related_name="rating_decisions"
     )
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    # B3: the kind of request this close decided (the bot's after a bot close with no
+    # teammate reply).
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEAMMATE)
     rule = models.CharField(max_length=10, blank=True)
     request = models.ForeignKey(RatingRequest, null=True, blank=True, on_delete=models.CASCADE)
     decided_at = models.DateTimeField()
@@ -340,9 +389,9 @@ class Rating(models.Model):
     )
     # G5: as the request's `teammate_key`, the teammate's id for ever (0 for none).
     teammate_key = models.PositiveBigIntegerField(default=0, db_default=0)
-    conversation = models.OneToOneField(
-        Conversation, on_delete=models.CASCADE, related_name="rating"
-    )
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="ratings")
+    # Copied from the request (B): the bot's ratings are reported apart from the teammates'.
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEAMMATE)
     value = models.PositiveSmallIntegerField(
         choices=Value.choices, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
@@ -388,7 +437,8 @@ class Rating(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(value__gte=1, value__lte=5), name="rating_value_1_to_5"
-            )
+            ),
+            models.UniqueConstraint(fields=["conversation", "kind"], name="rating_once_per_kind"),
         ]
 
     def __str__(self):
@@ -477,6 +527,8 @@ class DailyFigures(models.Model):
     day = models.DateField()
     # The teammate's id, 0 for a request without a teammate (none replied, D2).
     teammate_key = models.PositiveIntegerField(default=0)
+    # B: the bot's figures (teammate_key 0) are kept apart from the teammates'.
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEAMMATE)
     # Requests sent that day, and how many of them have a rating by now (S3).
     requests = models.IntegerField(default=0)
     answered = models.IntegerField(default=0)
@@ -490,7 +542,9 @@ class DailyFigures(models.Model):
     class Meta:
         verbose_name_plural = "daily figures"
         constraints = [
-            models.UniqueConstraint(fields=["day", "teammate_key"], name="daily_figures_once")
+            models.UniqueConstraint(
+                fields=["day", "kind", "teammate_key"], name="daily_figures_once"
+            )
         ]
         indexes = [models.Index(fields=["teammate_key", "day"], name="daily_figures_teammate_idx")]
 
@@ -504,6 +558,7 @@ class DailyReasons(models.Model):
 
     day = models.DateField()
     teammate_key = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEAMMATE)
     reason = models.CharField(max_length=120)
     count = models.IntegerField(default=0)
 
@@ -511,7 +566,7 @@ class DailyReasons(models.Model):
         verbose_name_plural = "daily reasons"
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "teammate_key", "reason"], name="daily_reasons_once"
+                fields=["day", "kind", "teammate_key", "reason"], name="daily_reasons_once"
             )
         ]
 

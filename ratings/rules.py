@@ -1,7 +1,8 @@
 """The rating rules as pure functions over plain values: no database, no clock.
 
 `eligibility` decides whether a close sends a rating request (DESIGN.md E1–E8, and E9:
-`asked_too_recently`, the fatigue guard);
+`asked_too_recently`, the fatigue guard; the bot's request, B, by `bot_eligibility`, of the
+kind `request_kind` says);
 `answer_refusal` decides whether a customer's rating, change or comment is refused (A3–A6);
 `effective_windows` picks the hour limits that apply to a conversation (W1, W2);
 `scanner_burst` and `scanner_quiet` tell a mail scanner's posts from a person's (A10).
@@ -42,6 +43,8 @@ RULE_WORDS = {
     "E8": "The teammate closed it quietly.",
     "E9": "The customer was sent a rating request more recently than the fatigue guard "
     "allows: a contact is asked at most once in the set number of days.",
+    "B1": "Ratings of the bot's conversations are off.",
+    "B2": "The bot wrote no message in this conversation, so there is nothing to rate it for.",
     "reopened": "It was reopened before the request went out; the next close decides.",
     # The customer reads these (A7) in their language (L2, `ratings.scale.customer_words`).
     "A3": gettext_noop("A comment was left with this rating, so it can no longer be changed."),
@@ -74,6 +77,7 @@ class Switches:
     outbound_api_workflows: bool
     # E9: ask the same contact at most once in this many days; None when the guard is off.
     fatigue_days: int | None = None
+    for_bot: bool = False  # B1: ask for a rating of the bot's conversations
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,22 @@ class CloseFacts:
     # E9: when this close's contact was last sent a rating request (in any conversation);
     # None when never, or when the guard is off (then it is not looked up).
     contact_last_asked_at: datetime | None = None
+    request_already_sent: bool  # E6: a request of this close's kind (request_kind) was sent
+    # B: the bot closed it, and its messages' visible characters and last time then.
+    by_bot: bool = False
+    bot_characters: int = 0
+    last_bot_message_at: datetime | None = None
+
+
+# The two kinds of rating request (B): a teammate's (D2) and the bot's.
+TEAMMATE, BOT = "teammate", "bot"
+KINDS = (TEAMMATE, BOT)
+
+
+def request_kind(facts: CloseFacts) -> str:
+    """B3: a close by the bot with no teammate reply decides the bot's request; any other
+    close (a teammate's, or the bot's after a teammate replied) decides the teammate's."""
+    return BOT if facts.by_bot and not facts.teammate_replied else TEAMMATE
 
 
 def eligibility(facts: CloseFacts, switches: Switches) -> str | None:
@@ -101,6 +121,8 @@ def eligibility(facts: CloseFacts, switches: Switches) -> str | None:
     earlier request are the reasons an admin most needs to see, before the settings and the
     conversation's content; the contact's other conversations (E9) come last.
     """
+    if request_kind(facts) == BOT:
+        return bot_eligibility(facts, switches)
     if facts.quiet:
         return "E8"
     if facts.request_already_sent:
@@ -137,6 +159,39 @@ def asked_too_recently(
     return closed_at - last_asked_at < timedelta(days=days)
 
 
+def bot_eligibility(facts: CloseFacts, switches: Switches) -> str | None:
+    """B: None when this bot close sends the bot's rating request, else the first rule that
+    fails, in the order E8, B1, E6 (the bot's request only), E1, B2, E3, E4, E5, E9. B2 stands in
+    for E2; E3 counts the bot's messages with the customer's replies (there is no teammate
+    reply); E4 counts from the last of those."""
+    if facts.quiet:
+        return "E8"
+    if not switches.for_bot:
+        return "B1"
+    if facts.request_already_sent:
+        return "E6"
+    if facts.contact_role == "user" and not switches.for_users:
+        return "E1"
+    if facts.contact_role == "lead" and not switches.for_leads:
+        return "E1"
+    if facts.last_bot_message_at is None:
+        return "B2"
+    if facts.reply_characters + facts.bot_characters <= MIN_REPLY_CHARACTERS:
+        return "E3"
+    last = max(moment for moment in (facts.last_reply_at, facts.last_bot_message_at) if moment)
+    if facts.closed_at - last > RECENCY:
+        return "E4"
+    if facts.contact_count != 1:
+        return "E5"
+    if asked_too_recently(
+        last_asked_at=facts.contact_last_asked_at,
+        closed_at=facts.closed_at,
+        days=switches.fatigue_days,
+    ):
+        return "E9"
+    return None
+
+
 def _teammate_participated(facts: CloseFacts, switches: Switches) -> bool:
     """E2, by origin."""
     if facts.origin == "customer":
@@ -164,9 +219,17 @@ def effective_windows(
     change_hours: int | None,
     workflow_rating_hours: int | None = None,
     workflow_change_hours: int | None = None,
+    bot_rating_hours: int | None = None,
+    bot_change_hours: int | None = None,
 ) -> Windows:
     """W1: a workflow's own limits replace the settings' for its conversations; W2: otherwise
-    the settings apply (each limit only when its toggle is on)."""
+    the settings apply (each limit only when its toggle is on). B4: for the bot's request the
+    bot's hours, when set, replace the settings' hours (the toggles still apply); blank, the
+    settings' hours are the fallback."""
+    if bot_rating_hours is not None:
+        rating_hours = bot_rating_hours
+    if bot_change_hours is not None:
+        change_hours = bot_change_hours
     return Windows(
         rating_hours=workflow_rating_hours
         if workflow_rating_hours is not None

@@ -18,7 +18,7 @@ from ratings.models import (
     RatingRequest,
     RatingSettings,
 )
-from ratings.rules import answer_refusal, rule_words, scanner_window_open
+from ratings.rules import BOT, TEAMMATE, answer_refusal, rule_words, scanner_window_open
 from ratings.scale import BY_VALUE, LOW_VALUES, Reaction, customer_words, reaction
 from ratings.tokens import BadToken, rating_token_read
 
@@ -31,6 +31,7 @@ class Decision:
     rule: str = ""
     words: str = ""  # the rule in plain words (skipped only)
     request: RatingRequest | None = None
+    kind: str = TEAMMATE  # B3: the kind of request the close decided (teammate | bot)
 
     @property
     def summary(self) -> str:
@@ -40,7 +41,7 @@ class Decision:
         if self.status == "pending":
             return "Closed: the decision is queued."
         if self.status == "sent":
-            return "A rating request was sent."
+            return self.why
         return f"No survey ({self.rule}): {self.words}"
 
     @property
@@ -55,6 +56,8 @@ class Decision:
         if self.status == "pending":
             return "Decision queued."
         if self.status == "sent":
+            if self.kind == BOT:
+                return "A rating request about the bot was sent."
             return "A rating request was sent."
         return self.words
 
@@ -65,8 +68,10 @@ def decision_of(record: RatingDecision | None) -> Decision:
     if record is None:
         return Decision(status="pending")
     if record.outcome == RatingDecision.Outcome.SENT:
-        return Decision(status="sent", request=record.request)
-    return Decision(status="skipped", rule=record.rule, words=rule_words(record.rule))
+        return Decision(status="sent", request=record.request, kind=record.kind)
+    return Decision(
+        status="skipped", rule=record.rule, words=rule_words(record.rule), kind=record.kind
+    )
 
 
 def rating_decision(*, conversation: Conversation) -> Decision:
@@ -100,14 +105,26 @@ class HistoryRow:
 
 
 @dataclass(frozen=True)
+class RequestBlock:
+    """One request of the conversation (a teammate's or the bot's, B5) with its rating and
+    its history."""
+
+    request: RatingRequest
+    rating: Rating | None
+    reaction: Reaction | None
+    history: list[HistoryRow]
+
+
+@dataclass(frozen=True)
 class RatingPanel:
     decision: Decision  # the latest close's, as `rating_decision` says it
     latest_closed_at: datetime | None
-    request: RatingRequest | None
+    request: RatingRequest | None  # the teammate's request, else the bot's
     rating: Rating | None
     reaction: Reaction | None
     history: list[HistoryRow]
     closes: list[CloseRow]
+    blocks: list[RequestBlock] = ()  # every request, the teammate's first (B5)
 
 
 def rating_panel(*, conversation: Conversation) -> RatingPanel:
@@ -129,32 +146,45 @@ def rating_panel(*, conversation: Conversation) -> RatingPanel:
         except RatingDecision.DoesNotExist:
             record = None
         closes.append(CloseRow(number=number, close=close, decision=decision_of(record)))
-    request = (
-        RatingRequest.objects.select_related("teammate", "contact", "app", "rating")
-        .filter(conversation=conversation)
-        .first()
+    requests = sorted(
+        RatingRequest.objects.select_related("teammate", "contact", "app", "rating").filter(
+            conversation=conversation
+        ),
+        key=lambda r: (r.kind != TEAMMATE, r.pk),
     )
-    rating = None
-    if request is not None:
+    ratings = {}
+    for request in requests:
         try:
-            rating = request.rating
+            ratings[request.pk] = request.rating
         except Rating.DoesNotExist:
-            rating = None
-    history = []
-    if rating is not None or (request is not None and request.discarded_at is not None):
-        # The request's history: a discarded rating's (A10) stays when the rating is gone.
-        history = [
-            HistoryRow(event=event, reaction=reaction(event.value))
-            for event in request.history.order_by("at", "id")
-        ]
+            ratings[request.pk] = None
+    # The requests' history in one query: once rated, or once a rating was discarded (A10).
+    with_history = [r.pk for r in requests if ratings[r.pk] or r.discarded_at is not None]
+    history: dict[int, list[HistoryRow]] = {pk: [] for pk in with_history}
+    if with_history:
+        for event in RatingEvent.objects.filter(request_id__in=with_history).order_by("at", "id"):
+            history[event.request_id].append(
+                HistoryRow(event=event, reaction=reaction(event.value))
+            )
+    blocks = [
+        RequestBlock(
+            request=request,
+            rating=ratings[request.pk],
+            reaction=reaction(ratings[request.pk].value) if ratings[request.pk] else None,
+            history=history.get(request.pk, []),
+        )
+        for request in requests
+    ]
+    first = blocks[0] if blocks else None
     return RatingPanel(
         decision=closes[-1].decision if closes else Decision(status="none"),
         latest_closed_at=closes[-1].close.closed_at if closes else None,
-        request=request,
-        rating=rating,
-        reaction=reaction(rating.value) if rating else None,
-        history=history,
+        request=first.request if first else None,
+        rating=first.rating if first else None,
+        reaction=first.reaction if first else None,
+        history=first.history if first else [],
         closes=closes,
+        blocks=blocks,
     )
 
 
@@ -264,7 +294,7 @@ def rating_state(
     facts = {
         "closed_at": request.close.closed_at,
         "now": now,
-        "windows": settings.windows(request.conversation.workflow),
+        "windows": settings.windows(request.conversation.workflow, request.kind),
         "has_comment": has_comment,
     }
     return RatingState(
@@ -277,7 +307,7 @@ def rating_state(
         reasons=tuple(settings.reasons) if rating and rating.value in LOW_VALUES else (),
         reason_words=settings.reasons_in(language) if rating else None,
         link_value=link_value if link_value in BY_VALUE else None,
-        question=settings.question_in(language),
+        question=settings.question_in(language, request.kind),
         auto_recent=rating is not None and scanner_window_open(at=rating.auto_at, now=now),
         discarded=scanner_window_open(at=request.discarded_at, now=now),
     )

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from conversations.languages import contact_language
+from conversations.languages import contact_language, default_language
 from conversations.models import Channel, Part
 from conversations.services import conversation_event
 from mail.addresses import reply_address, sender
@@ -48,7 +48,8 @@ def survey_send(request: RatingRequest, *, connection=None) -> str:
     if request.app_id:
         note = f"Rating app card sent: {request.app.name}"
     else:
-        note = f"Rating card sent: {settings.survey_question}"
+        # The thread is the staff's: in the default language.
+        note = f"Rating card sent: {settings.question_in(default_language(), request.kind)}"
     note_delivered(request, note)
     return note
 
@@ -79,7 +80,7 @@ def _survey_email(request: RatingRequest, settings: RatingSettings, language: st
     subject = " ".join(conversation.subject.split()) or gettext("your conversation with us")
     context = {
         "language": language,
-        "question": settings.question_in(language),
+        "question": settings.question_in(language, request.kind),
         "teammate": request.teammate,
         "contact": request.contact,
         "subject": subject,

@@ -106,6 +106,7 @@ def comments_csv(*, ratings, period, site_url: str) -> StreamingHttpResponse:
         "Comment",
         "Low-rating reasons",
         "Teammate",
+        "Kind",
         "Contact",
         "Contact email",
         "Conversation",
@@ -126,6 +127,7 @@ def comments_csv(*, ratings, period, site_url: str) -> StreamingHttpResponse:
                 rating.comment,
                 "; ".join(rating.reasons or ()),
                 rating.teammate_name or "",  # G5: a deleted teammate's name too
+                rating.kind,
                 contact.name,
                 contact.email,
                 rating.conversation_id,

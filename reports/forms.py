@@ -15,10 +15,13 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from ratings.scale import LOW_VALUES, REACTIONS
-from reports.selectors import Period, period_from_params, period_last
+from reports.selectors import KIND_FILTERS, Period, period_from_params, period_last
 
 PERIOD_KEYS = ("days", "from", "to")
 FOLLOWED_CHOICES = [("", "Any"), ("yes", "Followed up"), ("no", "Not followed up")]
+# B6: whose ratings R1 and R3 show; teammates' by default.
+KIND_CHOICES = [("teammates", "Teammates"), ("bot", "Bot"), ("all", "All")]
+DEFAULT_KIND_FILTER = "teammates"
 
 
 @dataclass
@@ -30,7 +33,13 @@ class Filters:
     followed: str = ""  # "", "yes" or "no"
     with_comment: bool = False
     sort: str = ""
+    kind_filter: str = DEFAULT_KIND_FILTER  # B6: teammates | bot | all
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str | None:
+        """The kind of request the selectors read (None: every kind)."""
+        return KIND_FILTERS[self.kind_filter]
 
     @property
     def followed_up(self) -> bool | None:
@@ -59,6 +68,8 @@ class Filters:
             query["to"] = self.period.last_day.isoformat()
         if self.teammate_id:
             query["teammate"] = str(self.teammate_id)
+        if self.kind_filter != DEFAULT_KIND_FILTER:
+            query["kind"] = self.kind_filter
         return query
 
     @property
@@ -102,6 +113,14 @@ class FilterForm(forms.Form):
         error_messages={"invalid_choice": "Followed up is yes, no or any; showing any."},
     )
     comment = forms.BooleanField(required=False)
+    kind = forms.ChoiceField(
+        required=False,
+        choices=KIND_CHOICES,
+        error_messages={
+            "invalid_choice": "Show the ratings of teammates, the bot or all; "
+            "%(value)s was set aside, showing teammates."
+        },
+    )
     sort = forms.ChoiceField(
         required=False,
         error_messages={"invalid_choice": "Unknown sort %(value)s; sorted by name instead."},
@@ -117,7 +136,8 @@ class FilterForm(forms.Form):
             self.fields["sort"].choices = [("", "")] + [(key, key) for key in keys]
 
 
-COMMENT_FIELDS = ("teammate", "reaction", "reason", "followed", "comment")
+COMMENT_FIELDS = ("teammate", "kind", "reaction", "reason", "followed", "comment")
+SUMMARY_FIELDS = ("teammate", "kind")
 
 
 def report_filters(
@@ -148,5 +168,6 @@ def report_filters(
         followed=data.get("followed") or "",
         with_comment=bool(data.get("comment")),
         sort=data.get("sort") or default_sort,
+        kind_filter=data.get("kind") or DEFAULT_KIND_FILTER,
         errors=errors,
     )

@@ -11,6 +11,10 @@ kept by the services in the transaction of each request and answer), so they cos
 per day and teammate at any number of ratings; R3 and R4 list ratings. Nothing here loops over
 ratings in Python; loops are over days, weeks or teammates. S4's interval is computed in
 Python from those sums (no query of its own).
+
+B6: the bot's ratings (requests of kind bot, for no teammate) are kept apart: R1 shows them on
+a line of their own and its figures take a `kind` (teammate, the default; bot; None for all);
+R2 lists teammates only; R3 shows and filters the kind.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from ratings.models import (
     RatingSettings,
     value_column,
 )
+from ratings.rules import BOT, TEAMMATE
 from ratings.scale import (
     ABOVE,
     BELOW,
@@ -121,14 +126,25 @@ def period_from_params(params, *, now: datetime | None = None) -> Period:
 # --- R1 summary ---------------------------------------------------------------------------------
 
 
-def _ratings(period: Period, teammate_id: int | None) -> QuerySet:
+# B6: R1's and R3's kind filter, as the query string names it, and the kind it selects.
+KIND_FILTERS = {"teammates": TEAMMATE, "bot": BOT, "all": None}
+KIND_FILTER_NAMES = tuple(KIND_FILTERS)
+DEFAULT_KIND = TEAMMATE
+
+
+def _ratings(period: Period, teammate_id: int | None, kind: str | None = None) -> QuerySet:
     ratings = Rating.objects.filter(rated_at__gte=period.start, rated_at__lt=period.end)
+    if kind:
+        ratings = ratings.filter(kind=kind)
     return ratings.filter(teammate_key=teammate_id) if teammate_id else ratings
 
 
-def _figures(model, period: Period, teammate_id: int | None) -> QuerySet:
-    """The daily rows (DailyFigures or DailyReasons) of the period's days."""
+def _figures(model, period: Period, teammate_id: int | None, kind: str | None = None) -> QuerySet:
+    """The daily rows (DailyFigures or DailyReasons) of the period's days, of requests of
+    `kind` (None: every kind)."""
     rows = model.objects.filter(day__gte=period.first_day, day__lte=period.last_day)
+    if kind:
+        rows = rows.filter(kind=kind)
     return rows.filter(teammate_key=teammate_id) if teammate_id else rows
 
 
@@ -207,6 +223,19 @@ def meets(standing: str) -> bool | None:
 
 
 @dataclass(frozen=True)
+class KindLine:
+    """B6: the figures of one kind of request (the bot's line of R1)."""
+
+    counts: Counts
+    requests: int
+    answered: int
+
+    @property
+    def response_rate(self) -> float | None:
+        return share(self.answered, self.requests)
+
+
+@dataclass(frozen=True)
 class Summary:
     counts: Counts
     requests: int
@@ -214,6 +243,8 @@ class Summary:
     target: int
     reasons: list[tuple[str, int]] = field(default_factory=list)
     min_ratings: int = DEFAULT_MIN_RATINGS
+    kind: str | None = DEFAULT_KIND  # B6: the kind the figures above are of (None: all)
+    bot: KindLine | None = None  # B6: the bot's own line, when it had requests or ratings
 
     @property
     def response_rate(self) -> float | None:
@@ -250,25 +281,48 @@ def happiness_target() -> int:
     return RatingSettings.current().happiness_target
 
 
-def csat_summary(*, period: Period, teammate_id: int | None = None) -> Summary:
-    """R1: three queries whatever the number of ratings."""
-    sums = _figures(DailyFigures, period, teammate_id).aggregate(
-        **_sums("requests", "answered", *VALUE_COLUMNS)
-    )
+def csat_summary(
+    *, period: Period, teammate_id: int | None = None, kind: str | None = DEFAULT_KIND
+) -> Summary:
+    """R1: three queries whatever the number of ratings. The figures are summed per kind in
+    the one query (B6), so the bot's line costs nothing more; the figures shown are those of
+    `kind` (None: all kinds)."""
+    columns = ("requests", "answered", *VALUE_COLUMNS)
+    per_kind = {
+        row["kind"]: row
+        for row in _figures(DailyFigures, period, teammate_id)
+        .values("kind")
+        .annotate(**_sums(*columns))
+        .order_by()
+    }
+    sums = {
+        column: sum(row[column] for k, row in per_kind.items() if kind in (None, k))
+        for column in columns
+    }
+    bot = per_kind.get(BOT)
+    bot_line = None
+    if bot and any(bot[column] for column in columns):
+        bot_line = KindLine(
+            counts=Counts.from_row(bot), requests=bot["requests"], answered=bot["answered"]
+        )
     standards = report_standards()
     return Summary(
         counts=Counts.from_row(sums),
         requests=sums["requests"],
         answered=sums["answered"],
         target=standards.target,
-        reasons=low_rating_reasons(period=period, teammate_id=teammate_id),
+        reasons=low_rating_reasons(period=period, teammate_id=teammate_id, kind=kind),
         min_ratings=standards.min_ratings,
+        kind=kind,
+        bot=bot_line,
     )
 
 
-def low_rating_reasons(*, period: Period, teammate_id: int | None = None) -> list[tuple[str, int]]:
+def low_rating_reasons(
+    *, period: Period, teammate_id: int | None = None, kind: str | None = DEFAULT_KIND
+) -> list[tuple[str, int]]:
     rows = (
-        _figures(DailyReasons, period, teammate_id)
+        _figures(DailyReasons, period, teammate_id, kind)
         .values("reason")
         .annotate(n=Sum("count"))
         .filter(n__gt=0)
@@ -288,12 +342,15 @@ class TrendPoint:
         return share(self.positive, self.ratings)
 
 
-def csat_trend(*, period: Period, teammate_id: int | None = None) -> tuple[str, list[TrendPoint]]:
+def csat_trend(
+    *, period: Period, teammate_id: int | None = None, kind: str | None = DEFAULT_KIND
+) -> tuple[str, list[TrendPoint]]:
     """R1's chart: ("day" | "week", one point per bucket, empty buckets included); one query.
-    Weeks start on Monday; days are summed into their week here (a loop over days)."""
+    Weeks start on Monday; days are summed into their week here (a loop over days). Of the
+    ratings of `kind` (B6; None: all)."""
     bucket = "day" if period.days <= 31 else "week"
     rows = (
-        _figures(DailyFigures, period, teammate_id)
+        _figures(DailyFigures, period, teammate_id, kind)
         .values("day")
         .annotate(
             ratings=Sum(F("v1") + F("v2") + F("v3") + F("v4") + F("v5")),
@@ -386,7 +443,7 @@ def teammates_table(
     if key not in TEAMMATE_SORTS:
         raise ValidationError(f"Unknown sort {sort!r}.")
     sums = (
-        _figures(DailyFigures, period, teammate_id)
+        _figures(DailyFigures, period, teammate_id, TEAMMATE)  # B6: never the bot's
         .exclude(teammate_key=0)
         .values("teammate_key")
         .annotate(**_sums("requests", *VALUE_COLUMNS))
@@ -424,9 +481,11 @@ def comments(
     reason: str = "",
     followed_up: bool | None = None,
     with_comment: bool = False,
+    kind: str | None = None,
 ) -> QuerySet:
-    """R3: rated conversations, newest first, with what the page and the CSV show."""
-    ratings = _ratings(period, teammate_id)
+    """R3: rated conversations, newest first, with what the page and the CSV show; of one
+    kind (B6) or, by default, all."""
+    ratings = _ratings(period, teammate_id, kind)
     if values:
         ratings = ratings.filter(value__in=values)
     if reason:

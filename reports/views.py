@@ -31,7 +31,13 @@ from ratings.models import Rating
 from ratings.scale import BY_VALUE, LOW_VALUES, REACTIONS
 from reports import exports, selectors
 from reports.access import can_read_reports
-from reports.forms import COMMENT_FIELDS, FOLLOWED_CHOICES, report_filters
+from reports.forms import (
+    COMMENT_FIELDS,
+    FOLLOWED_CHOICES,
+    KIND_CHOICES,
+    SUMMARY_FIELDS,
+    report_filters,
+)
 
 PAGE_SIZE = 50
 SORT_COLUMNS = [
@@ -76,6 +82,7 @@ def _filters(params, **options):
 def _render(request, template, filters, teammates, status=200, **context):
     context.update(
         filters=filters,
+        kind_choices=KIND_CHOICES,
         teammates=teammates,
         teammate_name=dict(teammates).get(filters.teammate_id, ""),
         period=filters.period,
@@ -107,9 +114,13 @@ def _back(request, fallback: str, anchor: str = ""):
 
 
 def _summary_page(request, params, status=200, **context):
-    filters, teammates = _filters(params)
-    summary = selectors.csat_summary(period=filters.period, teammate_id=filters.teammate_id)
-    bucket, points = selectors.csat_trend(period=filters.period, teammate_id=filters.teammate_id)
+    filters, teammates = _filters(params, fields=SUMMARY_FIELDS)
+    summary = selectors.csat_summary(
+        period=filters.period, teammate_id=filters.teammate_id, kind=filters.kind
+    )
+    bucket, points = selectors.csat_trend(
+        period=filters.period, teammate_id=filters.teammate_id, kind=filters.kind
+    )
     counts = summary.counts
     total = counts.total
     reactions = [
@@ -248,6 +259,7 @@ def _comments(filters):
         reason=filters.reason,
         followed_up=filters.followed_up,
         with_comment=filters.with_comment,
+        kind=filters.kind,
     )
 
 

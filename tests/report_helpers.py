@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 import time_machine
 
 from conversations import services
-from ratings.models import Rating, RatingRequest
+from ratings.models import Rating, RatingRequest, RatingSettings
 from ratings.services import rating_comment, rating_submit
 from ratings.tokens import rating_token
 from reports.access import manager_add
@@ -138,3 +138,25 @@ def csv_rows(response) -> list[list[str]]:
     body = b"".join(response.streaming_content).decode("utf-8")
     assert body.startswith("\ufeff")
     return list(csv.reader(io.StringIO(body[1:])))
+
+
+def bot_rate(capture, value: int, *, at: datetime = DAY, comment: str = "", contact=None) -> Rating:
+    """B: a conversation the bot answered and closed alone 30 minutes before `at` (bot ratings
+    turned on), rated `value` at `at` by its customer."""
+    settings = RatingSettings.load()
+    if not settings.ask_bot:
+        settings.ask_bot = True
+        settings.save()
+    contact = contact or ContactFactory()
+    with time_machine.travel(at - timedelta(hours=1), tick=False):
+        conversation = start_conversation(contacts=[contact], started_by=contact, body="Help?")
+        services.conversation_bot_message(conversation=conversation, body="b" * 260)
+    with time_machine.travel(at - timedelta(minutes=30), tick=False), capture(execute=True):
+        services.conversation_bot_close(conversation=conversation)
+    request = RatingRequest.objects.get(conversation=conversation, kind="bot")
+    with time_machine.travel(at, tick=False):
+        rating = rating_submit(token=token_for(request), value=value)
+    if comment:
+        with time_machine.travel(at + timedelta(seconds=1), tick=False):
+            rating = rating_comment(token=token_for(request), comment=comment)
+    return rating

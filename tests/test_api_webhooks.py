@@ -121,6 +121,7 @@ def test_a_rating_is_delivered_signed_and_redelivered_after_a_500(receiver, rati
     assert payload["data"]["rating_id"] == rating.pk
     assert payload["data"]["conversation_id"] == rating.conversation_id
     assert (payload["data"]["value"], payload["data"]["reaction"]) == (5, "amazing")
+    assert payload["data"]["kind"] == "teammate"  # B: the bot's ratings say "bot"
 
     # Delivered: nothing more is sent, however often the sweep or the task runs.
     with time_machine.travel(T0 + timedelta(hours=3), tick=False):

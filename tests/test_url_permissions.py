@@ -117,6 +117,17 @@ ROUTES = {
         "/api/v1/conversations/{conversation}/close/",
         _staff(401, 405, 405, 405),
     ),
+    # B: the bot's message and close (POSTs, checked in bot_ratings/test_bot_api.py)
+    "api/v1/conversations/<id:id>/bot-messages/": (
+        "GET",
+        "/api/v1/conversations/{conversation}/bot-messages/",
+        _staff(401, 405, 405, 405),
+    ),
+    "api/v1/conversations/<id:id>/bot-close/": (
+        "GET",
+        "/api/v1/conversations/{conversation}/bot-close/",
+        _staff(401, 405, 405, 405),
+    ),
     "api/v1/conversations/<id:id>/snooze/": (
         "GET",
         "/api/v1/conversations/{conversation}/snooze/",

@@ -6,9 +6,10 @@ from rest_framework import serializers
 
 from api.fields import (
     QueryBooleanField,
+    QuerySerializer,
 )
 from api.serializers.reports import PeriodQuerySerializer
-from ratings.models import Rating, RatingEvent, RatingRequest
+from ratings.models import Kind, Rating, RatingEvent, RatingRequest
 from ratings.scale import reaction
 
 
@@ -21,6 +22,7 @@ class RatingRequestSerializer(serializers.ModelSerializer):
         model = RatingRequest
         fields = [
             "id",
+            "kind",
             "channel",
             "teammate",
             "contact",
@@ -47,6 +49,9 @@ class DecisionSerializer(serializers.Serializer):
     rule = serializers.CharField(help_text="The rule that stopped the request (E1–E8), or empty.")
     reason = serializers.CharField(source="words", help_text="The rule in plain words.")
     summary = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=Kind.choices, help_text="B3: the kind of request the close decided."
+    )
     request = RatingRequestSerializer(allow_null=True)
 
 
@@ -71,6 +76,7 @@ class RatingSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "conversation",
+            "kind",
             "teammate",
             "value",
             "reaction",
@@ -107,4 +113,13 @@ class RatingsQuerySerializer(PeriodQuerySerializer):
     )
     followed_up = QueryBooleanField(
         required=False, allow_null=True, default=None, help_text="Followed up (R3) or not."
+    )
+    kind = serializers.ChoiceField(
+        choices=Kind.choices, required=False, help_text="B6: one kind only (default: both)."
+    )
+
+
+class RatingKindQuerySerializer(QuerySerializer):
+    kind = serializers.ChoiceField(
+        choices=Kind.choices, required=False, help_text="B5: the teammate's or the bot's."
     )

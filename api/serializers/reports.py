@@ -9,7 +9,7 @@ from api.fields import (
     QuerySerializer,
 )
 from ratings.scale import ABOVE, BELOW, NO_RATINGS, TOO_FEW, WITHIN
-from reports.selectors import EARLIEST, LATEST, PRESETS, TEAMMATE_SORTS
+from reports.selectors import EARLIEST, KIND_FILTER_NAMES, LATEST, PRESETS, TEAMMATE_SORTS
 
 
 class PeriodQuerySerializer(QuerySerializer):
@@ -42,6 +42,15 @@ class PeriodQuerySerializer(QuerySerializer):
         """The validated period as the query string the report selectors read."""
         data = self.validated_data
         return {key: str(data[key]) for key in ("days", "from", "to") if key in data}
+
+
+class SummaryQuerySerializer(PeriodQuerySerializer):
+    kind = serializers.ChoiceField(
+        choices=KIND_FILTER_NAMES,
+        required=False,
+        default="teammates",
+        help_text="B6: the ratings of teammates (default), of the bot, or all.",
+    )
 
 
 class TeammatesReportQuerySerializer(PeriodQuerySerializer):
@@ -114,9 +123,25 @@ class HonestCsatSerializer(serializers.Serializer):
     )
 
 
+class KindLineSerializer(serializers.Serializer):
+    ratings = serializers.IntegerField()
+    csat = serializers.FloatField(allow_null=True, help_text="S1, a percentage.")
+    requests = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    response_rate = serializers.FloatField(allow_null=True, help_text="S3, a percentage.")
+
+
 class SummarySerializer(HonestCsatSerializer):
     period = PeriodSerializer()
     teammate = serializers.IntegerField(allow_null=True)
+    kind = serializers.ChoiceField(
+        choices=KIND_FILTER_NAMES, help_text="B6: whose ratings the figures are."
+    )
+    bot = KindLineSerializer(
+        allow_null=True,
+        help_text="B6: the bot's own line (never in the teammates' figures); null when the bot "
+        "had no requests or ratings in the period.",
+    )
     ratings = serializers.IntegerField(help_text="Ratings in the period (current values).")
     by_reaction = ReactionCountSerializer(many=True)
     positive = serializers.IntegerField()

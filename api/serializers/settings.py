@@ -43,6 +43,23 @@ class RatingSettingsSerializer(StrictSerializer):
         help_text="S4a: with fewer ratings the reports show no CSAT, only “too few ratings”.",
     )
     survey_question = StrictCharField(max_length=200, required=False)
+    ask_bot = StrictBooleanField(
+        required=False, help_text="B1: ask for a rating of the bot's conversations."
+    )
+    bot_rating_window_hours = StrictIntegerField(
+        min_value=1,
+        max_value=2_147_483_647,
+        required=False,
+        allow_null=True,
+        help_text="B4: A4's hours for the bot's survey; null: rating_window_hours.",
+    )
+    bot_change_window_hours = StrictIntegerField(
+        min_value=1,
+        max_value=2_147_483_647,
+        required=False,
+        allow_null=True,
+        help_text="B4: A5's hours for the bot's survey; null: change_window_hours.",
+    )
     low_rating_reasons = serializers.ListField(
         child=StrictCharField(max_length=200),
         max_length=50,

@@ -28,13 +28,14 @@ from api.serializers.conversations import (
 from api.serializers.ratings import (
     DecisionSerializer,
     RatingDetailSerializer,
+    RatingKindQuerySerializer,
 )
-from api.views.base import PaginatedList, found_or_404, validated
+from api.views.base import PaginatedList, found_or_404, validated, validated_query
 from conversations import services as conversation_services
 from conversations.models import Conversation, Origin, Teammate
 from conversations.selectors import teammate_of
 from ratings import selectors as rating_selectors
-from ratings.models import Rating
+from ratings.models import Kind, Rating
 
 CONVERSATION_CREATE = "conversation.create"
 
@@ -218,6 +219,68 @@ class ConversationClose(ConversationAction):
         return Response(_conversation_detail(conversation.pk))
 
 
+class BotAction(APIView):
+    """POST /conversations/{id}/bot-…/: the bot (an AI agent behind an integration) acts; the
+    caller need not be a teammate (B)."""
+
+    permission_classes = [IsAuthenticated, HasRequiredPerms]
+    required_perms = {"POST": ["conversations.change_conversation"]}
+    input_serializer: type[serializers.Serializer] = EmptySerializer
+
+    def act(self, conversation: Conversation, data: dict) -> Response:
+        raise NotImplementedError
+
+    def post(self, request, id):
+        data = validated(self.input_serializer, request.data)
+        conversation = found_or_404(Conversation.objects.all(), id, "conversation")
+        return self.act(conversation, data)
+
+
+def _bot_schema(summary: str, description: str, request, response, code=200):
+    return extend_schema(
+        tags=["conversations"],
+        summary=summary,
+        description=description + " Done as the bot, through the same service as every "
+        "face; a refusal is a 400 with the service's message.",
+        request=request,
+        responses={code: response},
+    )
+
+
+@_bot_schema(
+    "Post a bot message",
+    "A message by the bot: visible to the customer, not a reply (E3 does not count it for a "
+    "teammate's request; it does for the bot's, B).",
+    MessageSerializer,
+    PartSerializer,
+    201,
+)
+class ConversationBotMessage(BotAction):
+    input_serializer = MessageSerializer
+
+    def act(self, conversation, data):
+        part = conversation_services.conversation_bot_message(
+            conversation=conversation, body=data["body"]
+        )
+        return Response(PartSerializer(part).data, status=status.HTTP_201_CREATED)
+
+
+@_bot_schema(
+    "Close as the bot",
+    "The bot closes the conversation. With no teammate reply, the bot's own rating request is "
+    "decided (B1–B5, with E1, E3–E6, E8); after a teammate replied, the teammate's request "
+    "under the usual rules (E1–E8). `quiet` sends no survey (E8).",
+    CloseSerializer,
+    ConversationDetailSerializer,
+)
+class ConversationBotClose(BotAction):
+    input_serializer = CloseSerializer
+
+    def act(self, conversation, data):
+        conversation_services.conversation_bot_close(conversation=conversation, quiet=data["quiet"])
+        return Response(_conversation_detail(conversation.pk))
+
+
 @_action_schema(
     "Snooze",
     "Sets an open conversation aside until `until` (Z1); it wakes by itself (Z2).",
@@ -259,6 +322,8 @@ class ConversationRatingRequest(APIView):
 @extend_schema(
     tags=["conversations"],
     summary="The conversation's rating with its history (A8)",
+    description="The teammate's rating, else the bot's (B); `kind` picks one.",
+    parameters=[RatingKindQuerySerializer],
     responses={200: RatingDetailSerializer},
 )
 class ConversationRating(APIView):
@@ -266,8 +331,12 @@ class ConversationRating(APIView):
 
     def get(self, request, id):
         conversation = found_or_404(Conversation.objects.all(), id, "conversation")
-        rating = Rating.objects.prefetch_related("history").filter(conversation=conversation)
-        rating = rating.first()
+        kind = validated_query(RatingKindQuerySerializer, request).validated_data.get("kind")
+        ratings = Rating.objects.prefetch_related("history").filter(conversation=conversation)
+        # B5: a teammate's rating and the bot's; the teammate's unless `kind` says otherwise.
+        rating = ratings.filter(kind=kind or Kind.TEAMMATE).first()
+        if rating is None and not kind:
+            rating = ratings.first()
         if rating is None:
             raise NotFound("This conversation has no rating.")
         return Response(RatingDetailSerializer(rating).data)

@@ -24,7 +24,8 @@ class RatingCursor(Cursor):
     tags=["ratings"],
     summary="List ratings",
     description="Newest first, over a period (as the report pages: `days` or `from`/`to`, the "
-    "last 30 days by default), by reaction, teammate and follow-up (R3's selector).",
+    "last 30 days by default), by reaction, teammate, follow-up and kind (teammate or bot, "
+    "B6) (R3's selector).",
     parameters=[RatingsQuerySerializer],
 )
 class RatingList(PaginatedList):
@@ -41,6 +42,7 @@ class RatingList(PaginatedList):
             teammate_id=data.get("teammate"),
             values=tuple(sorted(set(data.get("reaction") or ()))),
             followed_up=data.get("followed_up"),
+            kind=data.get("kind"),
         )
         page = self.paginate_queryset(ratings)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

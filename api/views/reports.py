@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.serializers.reports import (
-    PeriodQuerySerializer,
+    SummaryQuerySerializer,
     SummarySerializer,
     TeammatesReportQuerySerializer,
     TeammatesReportSerializer,
@@ -49,22 +49,37 @@ def _reaction_counts(counts) -> list[dict]:
     tags=["reports"],
     summary="CSAT summary (R1)",
     description="The figures of the summary page, from the same selectors.",
-    parameters=[PeriodQuerySerializer],
+    parameters=[SummaryQuerySerializer],
     responses={200: SummarySerializer},
 )
 class ReportSummary(APIView):
     required_perms = {"GET": [REPORTS_PERMISSION]}
 
     def get(self, request):
-        query = validated_query(PeriodQuerySerializer, request)
+        query = validated_query(SummaryQuerySerializer, request)
         period = period_of(query)
         teammate_id = query.validated_data.get("teammate")
-        summary = report_selectors.csat_summary(period=period, teammate_id=teammate_id)
-        bucket, points = report_selectors.csat_trend(period=period, teammate_id=teammate_id)
+        kind_filter = query.validated_data["kind"]
+        kind = report_selectors.KIND_FILTERS[kind_filter]
+        summary = report_selectors.csat_summary(period=period, teammate_id=teammate_id, kind=kind)
+        bucket, points = report_selectors.csat_trend(
+            period=period, teammate_id=teammate_id, kind=kind
+        )
         counts = summary.counts
+        bot = summary.bot
         data = {
             "period": period,
             "teammate": teammate_id,
+            "kind": kind_filter,
+            "bot": None
+            if bot is None
+            else {
+                "ratings": bot.counts.total,
+                "csat": bot.counts.csat,
+                "requests": bot.requests,
+                "answered": bot.answered,
+                "response_rate": bot.response_rate,
+            },
             "ratings": counts.total,
             "by_reaction": _reaction_counts(counts),
             "positive": counts.positive,

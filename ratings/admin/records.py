@@ -65,6 +65,7 @@ class RatingRequestAdmin(DeliveryColumns, ViewOnlyAdmin):
     list_display = (
         "conversation_column",
         "contact",
+        "kind",
         "teammate",
         "channel",
         "app",
@@ -74,7 +75,7 @@ class RatingRequestAdmin(DeliveryColumns, ViewOnlyAdmin):
         "last_error_short",
     )
     list_display_links = ("created",)  # the conversation column links to the conversation
-    list_filter = ("channel", DeliveredFilter)
+    list_filter = ("kind", "channel", DeliveredFilter)
     list_select_related = ("conversation", "contact", "teammate", "app")
     search_fields = ("contact__email", "conversation__subject")
     search_help_text = "Search by a contact's email address or the conversation's subject."
@@ -118,9 +119,9 @@ class RuleFilter(admin.SimpleListFilter):
 class RatingDecisionAdmin(ViewOnlyAdmin):
     """What each close decided (D5): a request sent, or the rule that stopped it."""
 
-    list_display = ("conversation_column", "outcome", "rule", "words", "decided")
+    list_display = ("conversation_column", "kind", "outcome", "rule", "words", "decided")
     list_display_links = ("decided",)  # the conversation column links to the conversation
-    list_filter = ("outcome", RuleFilter)
+    list_filter = ("kind", "outcome", RuleFilter)
     list_select_related = ("conversation",)
     search_fields = ("conversation__subject",)
     date_hierarchy = "decided_at"
@@ -163,6 +164,7 @@ class RatingEventInline(ViewOnly, admin.TabularInline):
 class RatingAdmin(ViewOnlyAdmin):
     list_display = (
         "reaction",
+        "kind",
         "teammate",
         "conversation_column",
         "comment_short",
@@ -171,7 +173,7 @@ class RatingAdmin(ViewOnlyAdmin):
         "changed",
         "commented",
     )
-    list_filter = ("value", "teammate")
+    list_filter = ("value", "kind", "teammate")
     list_select_related = ("teammate", "conversation")
     search_fields = ("comment", "conversation__subject", "request__contact__email")
     search_help_text = "Search by comment, subject or a contact's email address."

@@ -168,6 +168,14 @@ class RatingSettingsAdmin(admin.ModelAdmin):
                     ],
                 },
             ),
+            (
+                "Bot ratings",
+                {
+                    "description": "A conversation the bot closed with no teammate reply gets "
+                    "its own survey about the bot (B). Its hours fall back to the ones above.",
+                    "fields": ("ask_bot", "bot_rating_window_hours", "bot_change_window_hours"),
+                },
+            ),
             ("Reports", {"fields": ("happiness_target", "min_ratings_for_csat")}),
             (
                 "Alerts",

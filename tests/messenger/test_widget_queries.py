@@ -30,9 +30,10 @@ T = datetime(2025, 3, 10, 12, 0, 5, tzinfo=UTC)
 pytestmark = pytest.mark.django_db
 
 # The threads' 200: the version (one aggregate, W6), the contact, the rating settings, the
-# conversations with their survey request, close, teammate, rating and app (one query, joined),
-# their visible parts with their authors (one prefetch query).
-THREADS_FULL = 5
+# conversations (one query), their survey requests, a teammate's and the bot's (B5), with their
+# close, teammate, rating and app (one prefetch query, joined), their visible parts with their
+# authors (one prefetch query).
+THREADS_FULL = 6
 # W4 + W6: the token is read without a query; the version is one aggregate.
 THREADS_NOT_MODIFIED = 1
 # A known user, nothing changed: the look-up by external id (W3). With a new email: + the UPDATE.
@@ -144,10 +145,10 @@ def test_W6_the_version_statement_reads_what_the_orm_aggregate_reads(sizes):
             cursor.execute(_version_sql(connection.vendor), [contact.pk])
             raw = cursor.fetchone()
         orm = Conversation.objects.filter(contacts=contact).aggregate(
-            n=Count("id"),
+            n=Count("id", distinct=True),
             updated=Max("updated_at"),
-            rated=Max("rating__changed_at"),
-            commented=Max("rating__commented_at"),
+            rated=Max("ratings__changed_at"),
+            commented=Max("ratings__commented_at"),
         )
         assert raw[0] == orm["n"]
         assert [_naive_utc(v) for v in raw[1:]] == [

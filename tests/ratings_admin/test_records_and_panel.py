@@ -243,7 +243,7 @@ def test_panel_shows_the_request_the_rating_and_its_history(teammate_client, rat
     assert history.index("Amazing") < history.index("Bad")
     # The records are one click away for whoever may view them.
     assert reverse("admin:ratings_ratingrequest_change", args=[request.pk]) in text
-    assert reverse("admin:ratings_rating_change", args=[rated.rating.pk]) in text
+    assert reverse("admin:ratings_rating_change", args=[rated.ratings.get().pk]) in text
 
 
 def test_panel_lists_every_close_with_its_decision(teammate_client, contact, teammate):

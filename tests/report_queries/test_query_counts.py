@@ -16,6 +16,7 @@ from tests.factories import TeammateFactory
 from tests.report_helpers import (
     DAY,
     MARCH,
+    bot_rate,
     rate,
     requested,
     token_for,
@@ -62,6 +63,9 @@ def large_data(capture, manager):
         rating_submit(token=token_for(changed), value=4)
     for i in range(12):
         requested(capture, teammates[i % 6], at=DAY + timedelta(hours=13 * i))
+    # B6: the bot's ratings cost the pages no query more (they are summed per kind).
+    for i in range(4):
+        bot_rate(capture, 1 + i, at=DAY + timedelta(hours=7 * i), comment="bot" if i else "")
     return teammates
 
 
@@ -78,7 +82,8 @@ def _page(queryset, *, teammate=True):
     for rating in page:
         _ = (rating.request.contact.email, rating.conversation.subject)
         if teammate:
-            _ = (rating.teammate.name, rating.followed_up_by)
+            # The bot's ratings (B) have no teammate.
+            _ = (rating.teammate and rating.teammate.name, rating.followed_up_by)
     return page.paginator.count
 
 

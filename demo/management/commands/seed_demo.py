@@ -20,7 +20,8 @@ from conversations.models import Channel, Conversation, Origin, State
 from conversations.services import TEAMMATES_GROUP
 from conversations.signals import conversation_closed
 from demo import alerted, customers, languages, mailed, play
-from ratings.models import Rating
+from ratings.configure import rating_settings_update
+from ratings.models import Rating, RatingSettings
 from ratings.rules import RULE_WORDS
 from ratings.services import on_conversation_closed
 from reports.access import MANAGERS_GROUP
@@ -158,6 +159,9 @@ class Command(BaseCommand):
         connected = conversation_closed.disconnect(dispatch_uid=RECEIVER_UID)
         try:
             with override_settings(**SEED_SETTINGS), mailed.MailOff(), alerted.AlertsOff():
+                if conversations and not RatingSettings.current().ask_bot:
+                    # B: the demo's bot closes some conversations alone; ask about it.
+                    rating_settings_update(by=None, ask_bot=True)
                 rating_side = customers.Customers(rng=random.Random(f"ratings-{seed}"), now=now)
                 report = play.seed(
                     conversations=conversations,
