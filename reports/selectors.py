@@ -224,15 +224,33 @@ def meets(standing: str) -> bool | None:
 
 @dataclass(frozen=True)
 class KindLine:
-    """B6: the figures of one kind of request (the bot's line of R1)."""
+    """B6: the figures of one kind of request (the bot's line of R1), with S4's interval and
+    threshold as every CSAT has them."""
 
     counts: Counts
     requests: int
     answered: int
+    standards: Standards = Standards()
 
     @property
     def response_rate(self) -> float | None:
         return share(self.answered, self.requests)
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        return self.counts.interval
+
+    @property
+    def too_few(self) -> bool:
+        return self.counts.too_few(self.standards)
+
+    @property
+    def standing(self) -> str:
+        return self.counts.standing(self.standards)
+
+    @property
+    def meets_target(self) -> bool | None:
+        return meets(self.standing)
 
 
 @dataclass(frozen=True)
@@ -301,11 +319,14 @@ def csat_summary(
     }
     bot = per_kind.get(BOT)
     bot_line = None
+    standards = report_standards()
     if bot and any(bot[column] for column in columns):
         bot_line = KindLine(
-            counts=Counts.from_row(bot), requests=bot["requests"], answered=bot["answered"]
+            counts=Counts.from_row(bot),
+            requests=bot["requests"],
+            answered=bot["answered"],
+            standards=standards,
         )
-    standards = report_standards()
     return Summary(
         counts=Counts.from_row(sums),
         requests=sums["requests"],

@@ -123,7 +123,9 @@ class HonestCsatSerializer(serializers.Serializer):
     )
 
 
-class KindLineSerializer(serializers.Serializer):
+class KindLineSerializer(HonestCsatSerializer):
+    """B6: the bot's line, with S4 beside its CSAT as every CSAT has it."""
+
     ratings = serializers.IntegerField()
     csat = serializers.FloatField(allow_null=True, help_text="S1, a percentage.")
     requests = serializers.IntegerField()

@@ -20,7 +20,7 @@ from reports.access import REPORTS_PERMISSION
 
 
 def _honest(figures) -> dict:
-    """S4 beside the CSAT, of a `Summary` or a `TeammateRow`."""
+    """S4 beside the CSAT, of a `Summary`, its bot line or a `TeammateRow`."""
     low, high = figures.interval or (None, None)
     return {
         "csat_low": low,
@@ -79,6 +79,7 @@ class ReportSummary(APIView):
                 "requests": bot.requests,
                 "answered": bot.answered,
                 "response_rate": bot.response_rate,
+                **_honest(bot),
             },
             "ratings": counts.total,
             "by_reaction": _reaction_counts(counts),

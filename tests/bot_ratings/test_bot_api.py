@@ -74,13 +74,21 @@ def test_b6_api_summary_and_ratings_carry_the_kind(api_login, capture, teammate)
         bot = client.get(f"{reverse('api:report-summary')}?{MARCH}&kind=bot").json()
         wrong = client.get(f"{reverse('api:report-summary')}?{MARCH}&kind=robots")
     assert (summary["kind"], summary["ratings"], summary["csat"]) == ("teammates", 1, 100.0)
-    assert summary["bot"] == {
+    bot_line = summary["bot"]
+    assert {name: bot_line[name] for name in ("ratings", "csat", "requests", "answered")} == {
         "ratings": 1,
         "csat": 0.0,
         "requests": 1,
         "answered": 1,
-        "response_rate": 100.0,
     }
+    assert bot_line["response_rate"] == 100.0
+    # S4 on the bot's line too: 0 of 1 is 0–79.3 %, too few under the default threshold.
+    assert (bot_line["csat_low"], round(bot_line["csat_high"], 1)) == (0.0, 79.3)
+    assert (bot_line["too_few"], bot_line["standing"], bot_line["meets_target"]) == (
+        True,
+        "too_few",
+        None,
+    )
     assert (bot["kind"], bot["ratings"], bot["csat"]) == ("bot", 1, 0.0)
     assert wrong.status_code == 400
 

@@ -62,7 +62,7 @@ def test_b6_the_teammates_table_never_has_a_bot_row(mixed, teammate):
     assert [(row.teammate_id, row.ratings, row.requests) for row in rows] == [(teammate.pk, 2, 2)]
 
 
-def test_b6_the_summary_page_shows_the_bot_line_apart(client_, mixed):
+def test_b6_the_summary_page_shows_the_bot_line_apart(client_, mixed, csat_from_one_rating):
     with time_machine.travel(NOW, tick=False):
         html = client_.get(f"{SUMMARY}?{MARCH}").content.decode()
     assert _figure(html, "csat") == "100 %"
@@ -72,7 +72,21 @@ def test_b6_the_summary_page_shows_the_bot_line_apart(client_, mixed):
     assert 'name="kind"' in html
 
 
-def test_b6_the_filter_bot_and_all(client_, mixed):
+def test_b6_s4_the_bot_line_has_its_interval_and_too_few(client_, mixed):
+    """S4, S4a on the bot's line as on every CSAT: 1 of 2 positive is 9.5–90.5 %; with the
+    default threshold of 10, two ratings are too few for a percentage."""
+    summary = selectors.csat_summary(period=MARCH_PERIOD)
+    low, high = summary.bot.interval
+    assert (round(low, 1), round(high, 1)) == (9.5, 90.5)
+    assert summary.bot.too_few and summary.bot.standing == "too_few"
+    assert summary.bot.meets_target is None
+    with time_machine.travel(NOW, tick=False):
+        html = client_.get(f"{SUMMARY}?{MARCH}").content.decode()
+    assert re.search(r'id="bot-csat">\s*too few ratings', html)
+    assert re.search(r'id="bot-csat-range">\(95 % range 9.5', html)
+
+
+def test_b6_the_filter_bot_and_all(client_, mixed, csat_from_one_rating):
     with time_machine.travel(NOW, tick=False):
         bot = client_.get(f"{SUMMARY}?{MARCH}&kind=bot").content.decode()
         everyone = client_.get(f"{SUMMARY}?{MARCH}&kind=all").content.decode()
