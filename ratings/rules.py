@@ -127,9 +127,7 @@ def eligibility(facts: CloseFacts, switches: Switches) -> str | None:
         return "E8"
     if facts.request_already_sent:
         return "E6"
-    if facts.contact_role == "user" and not switches.for_users:
-        return "E1"
-    if facts.contact_role == "lead" and not switches.for_leads:
+    if not _asks_role(facts, switches):
         return "E1"
     if not _teammate_participated(facts, switches):
         return "E2"
@@ -137,6 +135,21 @@ def eligibility(facts: CloseFacts, switches: Switches) -> str | None:
         return "E3"
     if facts.last_reply_at is None or facts.closed_at - facts.last_reply_at > RECENCY:
         return "E4"
+    return _contact_rules(facts, switches)
+
+
+def _asks_role(facts: CloseFacts, switches: Switches) -> bool:
+    """E1: the automation is on for the contact's role (a group, role "", is E5's)."""
+    if facts.contact_role == "user":
+        return switches.for_users
+    if facts.contact_role == "lead":
+        return switches.for_leads
+    return True
+
+
+def _contact_rules(facts: CloseFacts, switches: Switches) -> str | None:
+    """The last rules of both kinds of request: E5 (one contact), then E9 (the fatigue guard
+    over the contact's other conversations)."""
     if facts.contact_count != 1:
         return "E5"
     if asked_too_recently(
@@ -170,9 +183,7 @@ def bot_eligibility(facts: CloseFacts, switches: Switches) -> str | None:
         return "B1"
     if facts.request_already_sent:
         return "E6"
-    if facts.contact_role == "user" and not switches.for_users:
-        return "E1"
-    if facts.contact_role == "lead" and not switches.for_leads:
+    if not _asks_role(facts, switches):
         return "E1"
     if facts.last_bot_message_at is None:
         return "B2"
@@ -181,15 +192,7 @@ def bot_eligibility(facts: CloseFacts, switches: Switches) -> str | None:
     last = max(moment for moment in (facts.last_reply_at, facts.last_bot_message_at) if moment)
     if facts.closed_at - last > RECENCY:
         return "E4"
-    if facts.contact_count != 1:
-        return "E5"
-    if asked_too_recently(
-        last_asked_at=facts.contact_last_asked_at,
-        closed_at=facts.closed_at,
-        days=switches.fatigue_days,
-    ):
-        return "E9"
-    return None
+    return _contact_rules(facts, switches)
 
 
 def _teammate_participated(facts: CloseFacts, switches: Switches) -> bool:

@@ -222,19 +222,12 @@ def meets(standing: str) -> bool | None:
     return {ABOVE: True, BELOW: False}.get(standing)
 
 
-@dataclass(frozen=True)
-class KindLine:
-    """B6: the figures of one kind of request (the bot's line of R1), with S4's interval and
-    threshold as every CSAT has them."""
+class HonestCsat:
+    """S4 beside a CSAT, for any figures with `counts` (Counts) and `standards` (Standards):
+    the summary, the bot's line, a teammate's row."""
 
     counts: Counts
-    requests: int
-    answered: int
-    standards: Standards = Standards()
-
-    @property
-    def response_rate(self) -> float | None:
-        return share(self.answered, self.requests)
+    standards: Standards
 
     @property
     def interval(self) -> tuple[float, float] | None:
@@ -254,7 +247,22 @@ class KindLine:
 
 
 @dataclass(frozen=True)
-class Summary:
+class KindLine(HonestCsat):
+    """B6: the figures of one kind of request (the bot's line of R1), with S4's interval and
+    threshold as every CSAT has them."""
+
+    counts: Counts
+    requests: int
+    answered: int
+    standards: Standards = Standards()
+
+    @property
+    def response_rate(self) -> float | None:
+        return share(self.answered, self.requests)
+
+
+@dataclass(frozen=True)
+class Summary(HonestCsat):
     counts: Counts
     requests: int
     answered: int
@@ -271,22 +279,6 @@ class Summary:
     @property
     def standards(self) -> Standards:
         return Standards(target=self.target, min_ratings=self.min_ratings)
-
-    @property
-    def interval(self) -> tuple[float, float] | None:
-        return self.counts.interval
-
-    @property
-    def too_few(self) -> bool:
-        return self.counts.too_few(self.standards)
-
-    @property
-    def standing(self) -> str:
-        return self.counts.standing(self.standards)
-
-    @property
-    def meets_target(self) -> bool | None:
-        return meets(self.standing)
 
 
 def report_standards() -> Standards:
@@ -403,7 +395,7 @@ def _monday(day: date) -> date:
 
 
 @dataclass(frozen=True)
-class TeammateRow:
+class TeammateRow(HonestCsat):
     teammate_id: int
     name: str
     requests: int
@@ -419,25 +411,9 @@ class TeammateRow:
         return self.counts.csat
 
     @property
-    def interval(self) -> tuple[float, float] | None:
-        return self.counts.interval
-
-    @property
     def low(self) -> float | None:
         """S4: the interval's lower bound, the CSAT the ratings support at the least."""
         return None if self.interval is None else self.interval[0]
-
-    @property
-    def too_few(self) -> bool:
-        return self.counts.too_few(self.standards)
-
-    @property
-    def standing(self) -> str:
-        return self.counts.standing(self.standards)
-
-    @property
-    def meets_target(self) -> bool | None:
-        return meets(self.standing)
 
 
 TEAMMATE_SORTS = {
