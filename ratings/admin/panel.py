@@ -4,11 +4,12 @@ so that `conversations` never needs to know about ratings."""
 
 from __future__ import annotations
 
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from conversations.adminkit import admin_url
 from conversations.panels import ConversationPanel, conversation_panel_add, list_marks_add
 from ratings.models import (
+    Kind,
     Rating,
     RatingRequest,
 )
@@ -50,17 +51,27 @@ conversation_panel_add(
 
 
 def rating_marks(conversations) -> dict[int, str]:
-    """The inbox list's Rating column: the rating of each conversation of the page, if any."""
-    rows = Rating.objects.filter(conversation_id__in=[c.pk for c in conversations]).values_list(
-        "conversation_id", "value"
+    """The inbox list's Rating column: the ratings of each conversation of the page, the
+    teammate's first, then the bot's marked as such (B5: a conversation may have one of
+    each)."""
+    rows = (
+        Rating.objects.filter(conversation_id__in=[c.pk for c in conversations])
+        .order_by("conversation_id", "-kind")  # "teammate" before "bot"
+        .values_list("conversation_id", "kind", "value")
     )
-    marks = {}
-    for conversation_id, value in rows:
-        shown = reaction(value)
-        marks[conversation_id] = format_html(
-            '<span class="inbox-rating">{} {}</span>', face(value, 18), shown.label
+    marks: dict[int, list] = {}
+    for conversation_id, kind, value in rows:
+        marks.setdefault(conversation_id, []).append(
+            format_html(
+                '<span class="inbox-rating">{}{} {}</span>',
+                "Bot: " if kind == Kind.BOT else "",
+                face(value, 18),
+                reaction(value).label,
+            )
         )
-    return marks
+    return {
+        pk: format_html_join(" ", "{}", ((mark,) for mark in shown)) for pk, shown in marks.items()
+    }
 
 
 list_marks_add("rating", rating_marks)

@@ -137,3 +137,32 @@ def test_b6_figures_rebuild_keeps_the_kinds_apart(mixed):
     )
     assert after == before
     assert {row[1] for row in after} == {"teammate", "bot"}
+
+
+def test_b5_the_inbox_rating_column_shows_both_kinds(capture, teammate):
+    """B5 in the inbox list: a conversation rated by its customer for the bot and then for a
+    teammate shows both reactions, the teammate's first and the bot's marked."""
+    from conversations import services
+    from ratings.admin.panel import rating_marks
+    from ratings.answers import rating_submit
+    from ratings.models import RatingRequest
+    from tests.report_helpers import token_for
+
+    bot = bot_rate(capture, 2, at=DAY)
+    conversation = bot.conversation
+    with time_machine.travel(DAY + timedelta(hours=1), tick=False):
+        services.conversation_reopen(conversation=conversation, by=teammate)
+        services.conversation_reply(conversation=conversation, author=teammate, body="t" * 260)
+    with time_machine.travel(DAY + timedelta(hours=2), tick=False), capture(execute=True):
+        services.conversation_close(conversation=conversation, by=teammate)
+    request = RatingRequest.objects.get(conversation=conversation, kind="teammate")
+    with time_machine.travel(DAY + timedelta(hours=3), tick=False):
+        rating_submit(token=token_for(request), value=5)
+    teammate_only = rate(capture, teammate, 4, at=DAY)
+
+    marks = rating_marks([conversation, teammate_only.conversation])
+    both = marks[conversation.pk]
+    assert both.count('class="inbox-rating"') == 2
+    assert both.index("Amazing") < both.index("Bot: ") < both.index("Bad")
+    assert "Bot: " not in marks[teammate_only.conversation.pk]
+    assert "Great" in marks[teammate_only.conversation.pk]
