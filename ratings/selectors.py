@@ -119,12 +119,29 @@ class RequestBlock:
 class RatingPanel:
     decision: Decision  # the latest close's, as `rating_decision` says it
     latest_closed_at: datetime | None
-    request: RatingRequest | None  # the teammate's request, else the bot's
-    rating: Rating | None
-    reaction: Reaction | None
-    history: list[HistoryRow]
     closes: list[CloseRow]
     blocks: list[RequestBlock] = ()  # every request, the teammate's first (B5)
+
+    # The first block's (the teammate's request, else the bot's), for the single-request view.
+    @property
+    def _first(self) -> RequestBlock | None:
+        return self.blocks[0] if self.blocks else None
+
+    @property
+    def request(self) -> RatingRequest | None:
+        return self._first.request if self._first else None
+
+    @property
+    def rating(self) -> Rating | None:
+        return self._first.rating if self._first else None
+
+    @property
+    def reaction(self) -> Reaction | None:
+        return self._first.reaction if self._first else None
+
+    @property
+    def history(self) -> list[HistoryRow]:
+        return self._first.history if self._first else []
 
 
 def rating_panel(*, conversation: Conversation) -> RatingPanel:
@@ -175,14 +192,9 @@ def rating_panel(*, conversation: Conversation) -> RatingPanel:
         )
         for request in requests
     ]
-    first = blocks[0] if blocks else None
     return RatingPanel(
         decision=closes[-1].decision if closes else Decision(status="none"),
         latest_closed_at=closes[-1].close.closed_at if closes else None,
-        request=first.request if first else None,
-        rating=first.rating if first else None,
-        reaction=first.reaction if first else None,
-        history=first.history if first else [],
         closes=closes,
         blocks=blocks,
     )
