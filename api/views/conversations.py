@@ -141,23 +141,36 @@ class ConversationAction(APIView):
     required_perms = {"POST": ["conversations.change_conversation"]}
     input_serializer: type[serializers.Serializer] = EmptySerializer
 
-    def act(self, conversation: Conversation, teammate: Teammate, data: dict) -> Response:
+    def act(self, conversation: Conversation, teammate: Teammate | None, data: dict) -> Response:
         raise NotImplementedError
+
+    def actor(self, user) -> Teammate | None:
+        """Who acts: the calling teammate (the bot's actions: no one, B)."""
+        return teammate_of(user)
 
     def post(self, request, id):
         data = validated(self.input_serializer, request.data)
         conversation = found_or_404(Conversation.objects.all(), id, "conversation")
-        return self.act(conversation, teammate_of(request.user), data)
+        return self.act(conversation, self.actor(request.user), data)
+
+
+TEAMMATE_DOES = "Done by the calling teammate, through the same service as the admin inbox"
+BOT_DOES = "Done as the bot, through the same service as every face"
 
 
 def _action_schema(
-    summary: str, description: str, request, response=ConversationDetailSerializer, code=200
+    summary: str,
+    description: str,
+    request,
+    response=ConversationDetailSerializer,
+    code=200,
+    *,
+    done=TEAMMATE_DOES,
 ):
     return extend_schema(
         tags=["conversations"],
         summary=summary,
-        description=description + " Done by the calling teammate, through the same service "
-        "as the admin inbox; a refusal is a 400 with the service's message.",
+        description=f"{description} {done}; a refusal is a 400 with the service's message.",
         request=request,
         responses={code: response},
     )
@@ -206,7 +219,7 @@ class ConversationNote(ConversationAction):
 @_action_schema(
     "Close",
     "Closes the conversation; once committed, the rating request is decided by the rules "
-    "(E1–E8) in the task queue (see rating-request). `quiet` sends no survey (E8).",
+    "(E1–E9) in the task queue (see rating-request). `quiet` sends no survey (E8).",
     CloseSerializer,
 )
 class ConversationClose(ConversationAction):
@@ -219,64 +232,47 @@ class ConversationClose(ConversationAction):
         return Response(_conversation_detail(conversation.pk))
 
 
-class BotAction(APIView):
+class BotAction(ConversationAction):
     """POST /conversations/{id}/bot-…/: the bot (an AI agent behind an integration) acts; the
     caller need not be a teammate (B)."""
 
     permission_classes = [IsAuthenticated, HasRequiredPerms]
-    required_perms = {"POST": ["conversations.change_conversation"]}
-    input_serializer: type[serializers.Serializer] = EmptySerializer
 
-    def act(self, conversation: Conversation, data: dict) -> Response:
-        raise NotImplementedError
-
-    def post(self, request, id):
-        data = validated(self.input_serializer, request.data)
-        conversation = found_or_404(Conversation.objects.all(), id, "conversation")
-        return self.act(conversation, data)
+    def actor(self, user) -> None:
+        return None
 
 
-def _bot_schema(summary: str, description: str, request, response, code=200):
-    return extend_schema(
-        tags=["conversations"],
-        summary=summary,
-        description=description + " Done as the bot, through the same service as every "
-        "face; a refusal is a 400 with the service's message.",
-        request=request,
-        responses={code: response},
-    )
-
-
-@_bot_schema(
+@_action_schema(
     "Post a bot message",
     "A message by the bot: visible to the customer, not a reply (E3 does not count it for a "
     "teammate's request; it does for the bot's, B).",
     MessageSerializer,
     PartSerializer,
     201,
+    done=BOT_DOES,
 )
 class ConversationBotMessage(BotAction):
     input_serializer = MessageSerializer
 
-    def act(self, conversation, data):
+    def act(self, conversation, teammate, data):
         part = conversation_services.conversation_bot_message(
-            conversation=conversation, body=data["body"]
+            conversation=conversation, body=data["body"], body_format=data["body_format"]
         )
         return Response(PartSerializer(part).data, status=status.HTTP_201_CREATED)
 
 
-@_bot_schema(
+@_action_schema(
     "Close as the bot",
     "The bot closes the conversation. With no teammate reply, the bot's own rating request is "
-    "decided (B1–B5, with E1, E3–E6, E8); after a teammate replied, the teammate's request "
-    "under the usual rules (E1–E8). `quiet` sends no survey (E8).",
+    "decided (B1–B5, with E1, E3–E6, E8, E9); after a teammate replied, the teammate's request "
+    "under the usual rules (E1–E9). `quiet` sends no survey (E8).",
     CloseSerializer,
-    ConversationDetailSerializer,
+    done=BOT_DOES,
 )
 class ConversationBotClose(BotAction):
     input_serializer = CloseSerializer
 
-    def act(self, conversation, data):
+    def act(self, conversation, teammate, data):
         conversation_services.conversation_bot_close(conversation=conversation, quiet=data["quiet"])
         return Response(_conversation_detail(conversation.pk))
 

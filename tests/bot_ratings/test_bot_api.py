@@ -47,6 +47,24 @@ def test_b_api_posts_a_bot_message_and_closes_as_the_bot(
     )
 
 
+def test_b_e3a_api_bot_message_keeps_its_body_format(api_login, api_admin, contact):
+    """E3a for the bot: a text bot message is stored as typed and counts every character
+    (its `<` and `>` too) for the bot's request."""
+    conversation = start_conversation(contacts=[contact], started_by=contact, body="Help?")
+    client = api_login(api_admin.user)
+    body = "If a < b and c > d, restart."
+    posted = client.post(
+        reverse("api:bot-message", args=[conversation.pk]),
+        {"body": body, "body_format": "text"},
+        format="json",
+    )
+    assert posted.status_code == 201
+    part = conversation.parts.get(kind=Part.Kind.BOT)
+    assert (part.body, part.body_format) == (body, "text")
+    conversation.refresh_from_db()
+    assert conversation.bot_characters == len(body)
+
+
 def test_b_api_bot_close_refuses_a_closed_conversation_and_changes_nothing(
     api_login, api_admin, contact
 ):
