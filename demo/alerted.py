@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from conversations import clock
+from demo.common import ReceiverOff
 from ratings.alerts import on_rating_event_recorded, rating_alert_record
 from ratings.models import Rating, RatingAlert
 from ratings.signals import rating_event_recorded
@@ -15,17 +16,9 @@ from ratings.signals import rating_event_recorded
 RECEIVER_UID = "ratings.alerts"
 
 
-class AlertsOff:
-    """`with AlertsOff():` the answers the demo plays write no alerts."""
-
-    def __enter__(self):
-        self.connected = rating_event_recorded.disconnect(dispatch_uid=RECEIVER_UID)
-        return self
-
-    def __exit__(self, *exc):
-        if self.connected:
-            rating_event_recorded.connect(on_rating_event_recorded, dispatch_uid=RECEIVER_UID)
-        return False
+def alerts_off() -> ReceiverOff:
+    """`with alerts_off():` the answers the demo plays write no alerts."""
+    return ReceiverOff(rating_event_recorded, on_rating_event_recorded, RECEIVER_UID)
 
 
 def alert_newest_terrible(conversation_ids: list[int]) -> RatingAlert | None:

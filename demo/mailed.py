@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from conversations.models import Channel, Part
 from conversations.signals import part_added
+from demo.common import ReceiverOff
 from mail.models import OutboundEmail
 from mail.outbound import MAILED_KINDS, on_part_added
 from mail.threading import part_message_id
@@ -18,17 +19,9 @@ RECEIVER_UID = "mail.outbound"
 CHUNK = 1000
 
 
-class MailOff:
-    """`with MailOff():` nothing is queued to be mailed while the demo plays."""
-
-    def __enter__(self):
-        self.connected = part_added.disconnect(dispatch_uid=RECEIVER_UID)
-        return self
-
-    def __exit__(self, *exc):
-        if self.connected:
-            part_added.connect(on_part_added, dispatch_uid=RECEIVER_UID)
-        return False
+def mail_off() -> ReceiverOff:
+    """`with mail_off():` nothing is queued to be mailed while the demo plays."""
+    return ReceiverOff(part_added, on_part_added, RECEIVER_UID)
 
 
 def mark_mailed(conversation_ids: list[int]) -> int:

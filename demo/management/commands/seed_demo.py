@@ -158,7 +158,7 @@ class Command(BaseCommand):
         # would queue a task per close to decide again at the real time, for nothing.
         connected = conversation_closed.disconnect(dispatch_uid=RECEIVER_UID)
         try:
-            with override_settings(**SEED_SETTINGS), mailed.MailOff(), alerted.AlertsOff():
+            with override_settings(**SEED_SETTINGS), mailed.mail_off(), alerted.alerts_off():
                 if conversations and not RatingSettings.current().ask_bot:
                     # B: the demo's bot closes some conversations alone; ask about it.
                     rating_settings_update(by=None, ask_bot=True)
