@@ -5,7 +5,8 @@
 On loopback only, it builds a FRESH PostgreSQL database (dropped and created again, then
 migrated), starts its own redis-server on a free port, an SMTP sink (aiosmtpd, a subprocess that
 logs every message by the rating request its links name, and can refuse mail with 451),
-gunicorn (3 gthread workers: 2 cores) and two `manage.py qcluster` processes on that Redis. It
+gunicorn (3 gthread workers: 2 cores) and two `manage.py worker` processes (django-q2's qcluster
+with the fast sweeps, D8) on that Redis. It
 then drives them over HTTP only: a teammate's API token creates conversations, replies and
 closes them (REST API); customers open the rating links of the emails the sink received, let
 the page post its click (with the CSRF cookie and token, as a browser), and sometimes comment.
@@ -164,6 +165,7 @@ def percentile(values: list[float], share: float) -> float:
 
 CPU_GROUPS = [
     ("qcluster", "qcluster"),
+    ("qcluster", "manage.py worker"),  # a cluster's main process, with the fast sweeps (D8)
     ("gunicorn", "gunicorn"),
     ("postgres", "postgres"),
     ("redis", "redis-server"),
@@ -345,8 +347,9 @@ class Topology:
                 "SECURE_HSTS_INCLUDE_SUBDOMAINS": "false",
                 "SECURE_HSTS_PRELOAD": "false",
                 "BEHIND_TLS_PROXY": "false",
-                # D5 within the run: a close undecided for 10 s is swept (every minute), and a
-                # refused survey is tried again after 10, 20, 40 … s instead of minutes.
+                # D5 within the run: a close undecided for 10 s is swept (every few seconds by
+                # the fast sweep, D8), and a refused survey is tried again after 10, 20, 40 … s
+                # instead of minutes (or at once once a survey went out again, D7).
                 "RATING_SWEEP_GRACE_SECONDS": str(SWEEP_GRACE),
                 "RATING_DELIVERY_RETRY_SECONDS": "5",
                 "Q_WORKERS": str(self.args.q_workers),
@@ -525,7 +528,8 @@ class Topology:
         raise SystemExit("gunicorn did not answer /healthz within 60 s")
 
     def start_cluster(self, name: str, env: dict | None = None) -> None:
-        self.spawn(name, [PY, "manage.py", "qcluster"], env=env)
+        # qcluster with the fast sweeps in its main process (D8)
+        self.spawn(name, [PY, "manage.py", "worker"], env=env)
 
     def wait_clusters(self, count: int, timeout: float = 60.0) -> None:
         """Until `count` clusters report their status in Redis (a key each, renewed each 0.5 s)."""

@@ -319,7 +319,11 @@ class ConversationClose(models.Model):
 
     class Meta:
         ordering = ["-closed_at", "-id"]
-        indexes = [models.Index(fields=["conversation", "-closed_at"], name="close_conv_time_idx")]
+        indexes = [
+            models.Index(fields=["conversation", "-closed_at"], name="close_conv_time_idx"),
+            # The recent closes (a receiver's sweep every few seconds reads the last hour's).
+            models.Index(fields=["closed_at"], name="close_time_idx"),
+        ]
 
     def __str__(self):
         return f"Close of #{self.conversation_id} at {self.closed_at:%Y-%m-%d %H:%M}"

@@ -105,17 +105,21 @@ def deliver_once(
     send: Callable,
     *,
     handed_over: Callable | None = None,
+    mail=None,
 ) -> str:
     """Hand the row `pk` of `queryset` over once: `send(row, connection)` sends it (with the
     opened mail connection, whose QUIT waits for the commit) and returns what to report.
     The row stays locked while it is sent, so a second worker waits, then finds it delivered.
+    With `mail` (a mail connection the caller opened and closes) several rows go over one
+    SMTP session, each in its own transaction.
 
     Should the connection be lost after the hand-over, the row is marked delivered on a new
     connection, where `handed_over(row, summary)` records whatever else the send wrote."""
     failure = None
     handed_over_at = None
     summary = ""
-    mail = get_mail_connection()
+    own_mail = mail is None
+    mail = get_mail_connection() if own_mail else mail
     try:
         with transaction.atomic():
             row = queryset.select_for_update(of=("self",)).get(pk=pk)
@@ -142,7 +146,8 @@ def deliver_once(
             raise
         summary = _record_handed_over(queryset, pk, handed_over_at, summary, handed_over)
     finally:
-        mail.close()  # the SMTP session's QUIT, after the commit
+        if own_mail or failure is not None:
+            mail.close()  # the SMTP session's QUIT, after the commit (a refused one: a new one)
     if failure is not None:
         logger.warning("%s not delivered: %s", row, failure)
         raise DeliveryFailed(row.last_error) from failure

@@ -235,6 +235,16 @@ RATING_SWEEP_GRACE_SECONDS = env.int("RATING_SWEEP_GRACE_SECONDS", default=120)
 # A survey the mail server refused is tried again after 2, 4, 8 … of these units (at most an
 # hour). A minute in production; a few seconds let a test installation see the retry at once.
 RATING_DELIVERY_RETRY_SECONDS = env.int("RATING_DELIVERY_RETRY_SECONDS", default=60)
+# D6: one decision task decides up to this many conversations' closes in one transaction.
+RATING_DECISION_BATCH = env.int("RATING_DECISION_BATCH", default=100)
+# D6: its task hands over this many of the surveys it made itself (over one SMTP session) and
+# queues the rest in tasks of this many, which other workers deliver in parallel.
+RATING_DELIVERY_CHUNK = env.int("RATING_DELIVERY_CHUNK", default=10)
+# D8: `manage.py worker` (qcluster and the fast sweeps) runs each of these this often, so a
+# lost task or a refused survey waits seconds, not django-q2's 30-second scheduler and the
+# minute schedule (which stays, the backstop).
+FAST_SWEEPS = ["ratings.decisions.rating_decisions_recent_sweep"]
+FAST_SWEEP_SECONDS = env.float("FAST_SWEEP_SECONDS", default=5.0)
 
 # REST API (/api/, the `api` app): a token per user (`manage.py api_token <username>`), or the
 # admin's session for the browsable API; every 4xx in one error shape (api.errors).

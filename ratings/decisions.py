@@ -1,10 +1,22 @@
-"""Deciding on each close (E1–E9, D2–D5): the queued task, its enqueueing and the sweep.
+"""Deciding on each close (E1–E9, D2–D8): the queued task, its enqueueing and the sweeps.
 
-`rating_request_send` is the body of the queued task. It may run twice, on two workers at
-once, or again after a failure: the conversation row lock puts runs in order, each close is
-decided once (one `RatingDecision` per close), a conversation gets at most one request
-(a unique constraint), and a request is delivered once (`ratings.delivery`). The sweep
-(`rating_decisions_sweep`, every minute) picks up whatever a lost task left behind (D5).
+`rating_request_send` is the body of the queued task, one queued per close. It decides its own
+conversation's closes and, in the same transaction, those of up to RATING_DECISION_BATCH - 1
+other conversations with a close left undecided (D6): their rows locked with SKIP LOCKED, so
+that batches running at once on several workers take disjoint conversations and never wait for
+each other; the statements per batch are the same for one close and for a hundred. Then it
+delivers the requests it made (and its own conversation's request still waiting) over one mail
+connection, each once (`ratings.delivery`): the first RATING_DELIVERY_CHUNK itself, the rest
+queued in chunks (`rating_requests_deliver`) for other workers. A task whose conversation
+another batch decided finds nothing and returns. It may run twice, on two workers at once, or
+again after a failure: the conversation row lock puts runs in order, each close is decided
+once (one `RatingDecision` per close), a conversation gets at most one request of each kind (a
+unique constraint), and a request is delivered once.
+
+The sweeps pick up whatever a lost task left behind (D5): `rating_decisions_recent_sweep`,
+every FAST_SWEEP_SECONDS from each worker (`manage.py worker`, D8), over the last hour's
+closes and the undelivered requests; `rating_decisions_sweep`, every minute from django-q2's
+scheduler, over everything, as the backstop.
 """
 
 from __future__ import annotations
@@ -15,14 +27,14 @@ from datetime import datetime, timedelta
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Max, OuterRef
 from django_q.tasks import async_task
 from redis.exceptions import RedisError
 
 from conversations import clock
 from conversations.models import Contact, Conversation, ConversationClose, State
 from conversations.outbox import due_for_retry, with_reconnects
-from ratings.delivery import request_deliver
+from ratings.delivery import requests_deliver
 from ratings.figures import figures_add, local_day
 from ratings.models import RatingDecision, RatingRequest, RatingSettings
 from ratings.rules import TEAMMATE, CloseFacts, Switches, eligibility, request_kind
@@ -31,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 SEND_TASK = "ratings.decisions.rating_request_send"
 SWEEP_TASK = "ratings.decisions.rating_decisions_sweep"
+DELIVER_TASK = "ratings.decisions.rating_requests_deliver"
+# D8: the fast sweep looks this far back (older closes are the minute sweep's).
+RECENT = timedelta(hours=1)
 
 
 def rating_request_enqueue(*, conversation_id: int) -> None:
@@ -53,86 +68,235 @@ def on_conversation_closed(sender, conversation, close, quiet, **kwargs):
         )
 
 
+def _undecided(**filters):
+    return ConversationClose.objects.filter(decision__isnull=True, **filters).values_list(
+        "conversation_id", flat=True
+    )
+
+
 def rating_decisions_sweep(*, now: datetime | None = None) -> int:
     """D5: re-enqueue conversations with a close left undecided, or a survey left undelivered,
     for longer than the grace period. Undelivered surveys are retried with a growing pause.
     Returns how many conversations were queued."""
     now = now or clock.now()
     stale = now - timedelta(seconds=django_settings.RATING_SWEEP_GRACE_SECONDS)
-    undecided = ConversationClose.objects.filter(
-        decision__isnull=True, closed_at__lte=stale
-    ).values_list("conversation_id", flat=True)
-    due_requests = due_for_retry(
-        RatingRequest.objects.all(), now=now, stale=stale, key="conversation_id"
-    )
-    conversation_ids = sorted(set(undecided) | set(due_requests))
+    return _enqueue(sorted(set(_undecided(closed_at__lte=stale)) | set(_due(now, stale))))
+
+
+def rating_decisions_recent_sweep(*, now: datetime | None = None) -> int:
+    """D8: the same over the last hour's closes (an index range, so a few queries cheap enough
+    to run every few seconds); what is older is the minute sweep's. Returns how many
+    conversations were queued."""
+    now = now or clock.now()
+    stale = now - timedelta(seconds=django_settings.RATING_SWEEP_GRACE_SECONDS)
+    undecided = _undecided(closed_at__lte=stale, closed_at__gte=now - RECENT)
+    return _enqueue(sorted(set(undecided) | set(_due(now, stale))))
+
+
+def _due(now: datetime, stale: datetime) -> list[int]:
+    return due_for_retry(RatingRequest.objects.all(), now=now, stale=stale, key="conversation_id")
+
+
+def _enqueue(conversation_ids: list[int]) -> int:
+    # One task per conversation: each decides a batch (D6), so the first ones queued take the
+    # rest, and those after them find nothing left.
     for conversation_id in conversation_ids:
         rating_request_enqueue(conversation_id=conversation_id)
     return len(conversation_ids)
 
 
 def rating_request_send(*, conversation_id: int) -> str:
-    """The queued task (D4, D5): decide every undecided close of the conversation, then deliver
-    its request if it has one not yet delivered. Safe to run any number of times.
+    """The queued task (D4–D7): decide every undecided close of the conversation, with a
+    batch of other conversations' (D6), then deliver the requests made and the conversation's
+    request still waiting, if any. Safe to run any number of times.
 
     A database connection lost on the way (a restart, a failover, backends terminated) rolls
     the step back; the task reconnects and runs again at once, a few times, rather than leave
-    the close to the sweep a minute later."""
+    the close to the sweep."""
     return with_reconnects(lambda: _decide_and_deliver(conversation_id))
 
 
 def _decide_and_deliver(conversation_id: int) -> str:
-    request_id = _decide(conversation_id)
-    if request_id is None:
+    request_ids, settings = _decide(conversation_id)
+    if not request_ids:
         return "nothing to deliver"
-    return request_deliver(request_id)
+    # D6: the first chunk here (its own conversation's first), the rest queued in chunks so
+    # that other workers hand them over in parallel and this one goes on deciding.
+    chunk = django_settings.RATING_DELIVERY_CHUNK
+    for start in range(chunk, len(request_ids), chunk):
+        _deliveries_enqueue(request_ids[start : start + chunk])
+    return requests_deliver(request_ids[:chunk], settings=settings)
+
+
+def _deliveries_enqueue(request_ids: list[int]) -> None:
+    try:
+        async_task(DELIVER_TASK, request_ids=request_ids, task_name=f"deliver-{request_ids[0]}")
+    except RedisError:
+        logger.warning("Deliveries %s not queued; the sweep will.", request_ids, exc_info=True)
+
+
+def rating_requests_deliver(*, request_ids: list[int]) -> str:
+    """The queued task of a chunk of a batch's requests (D6): each delivered once (D4)."""
+    return with_reconnects(lambda: requests_deliver(request_ids))
 
 
 @transaction.atomic
-def _decide(conversation_id: int) -> int | None:
-    """Decide every undecided close, in order, under the conversation's row lock; return the
-    conversation's request still to deliver, if any. Four queries when nothing is left to
-    decide, and a handful more per close decided."""
-    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
-    if conversation is None:
-        return None
-    closes = list(
-        conversation.closes.order_by("closed_at", "id").annotate(
-            decided=Exists(RatingDecision.objects.filter(close_id=OuterRef("pk")))
+def _decide(
+    conversation_id: int, limit: int | None = None
+) -> tuple[list[int], RatingSettings | None]:
+    """D6: decide every undecided close of conversation `conversation_id` (its row locked, as
+    every service locks it) and of up to `limit` - 1 others (SKIP LOCKED: another batch has
+    them), in order, in one transaction; return the requests to deliver: those made here and
+    the conversation's own still waiting, and the settings if it loaded them (read once per
+    batch). The same statements for 1 close and for `limit`."""
+    limit = limit or django_settings.RATING_DECISION_BATCH
+    own = list(Conversation.objects.select_for_update().filter(pk=conversation_id))
+    others = []
+    if limit > 1:
+        recent = clock.now() - RECENT
+        pending = ConversationClose.objects.filter(
+            conversation_id=OuterRef("pk"), decision__isnull=True, closed_at__gte=recent
         )
+        others = list(
+            Conversation.objects.filter(Exists(pending))
+            .exclude(pk=conversation_id)
+            .order_by("pk")
+            .select_for_update(skip_locked=True, of=("self",))[: limit - 1]
+        )
+    conversations = {c.pk: c for c in own + others}
+    if not conversations:
+        return [], None
+    closes = list(
+        ConversationClose.objects.filter(conversation_id__in=conversations)
+        .order_by("conversation_id", "closed_at", "id")
+        .annotate(decided=Exists(RatingDecision.objects.filter(close_id=OuterRef("pk"))))
     )
     # B5: a teammate's request and the bot's, at most one of each (E6 per kind).
-    requests = {r.kind: r for r in RatingRequest.objects.filter(conversation=conversation)}
+    requests = {
+        (r.conversation_id, r.kind): r
+        for r in RatingRequest.objects.filter(conversation_id__in=conversations)
+    }
     undecided = [close for close in closes if not close.decided]
+    made: list[RatingRequest] = []
+    settings = None
     if undecided:
-        latest_close_id = closes[-1].pk
+        latest = {close.conversation_id: close.pk for close in closes}
         settings = RatingSettings.load()
+        batch = _Batch(settings, conversations, undecided)
         for close in undecided:
-            kind = request_kind(_facts(conversation, close, None))
-            if close.pk != latest_close_id or conversation.state != State.CLOSED:
-                _record(close, rule="reopened", kind=kind)
-                continue
-            switches = settings.switches
-            facts = _facts(conversation, close, requests.get(kind), switches)
-            rule = eligibility(facts, switches)
-            if rule is not None:
-                _record(close, rule=rule, kind=kind)
-                continue
-            requests[kind] = _create_request(conversation, close, settings, kind)
-            _record(close, request=requests[kind], kind=kind)
-    # One request is delivered per run: the newest waiting (the one this run made, if any);
-    # an older one still undelivered is the sweep's, after its pause (D4, D5).
-    waiting = [r for r in requests.values() if r.delivered_at is None]
-    if not waiting:
-        return None
-    return max(waiting, key=lambda r: r.pk).pk
+            batch.decide(close, latest[close.conversation_id], requests)
+        made = batch.save()
+    waiting = [
+        r for (cid, _kind), r in requests.items() if cid == conversation_id and not r.delivered_at
+    ]
+    # The conversation's own request waiting (the newest: an older one still undelivered is the
+    # sweep's, after its pause), then the ones made here, in order.
+    own_waiting = [max(waiting, key=lambda r: r.pk).pk] if waiting else []
+    return own_waiting + [r.pk for r in made if r.pk not in own_waiting], settings
+
+
+class _Batch:
+    """The decisions of one batch, made in memory from the rules, then written in a few
+    statements whatever their number."""
+
+    def __init__(self, settings: RatingSettings, conversations: dict, undecided: list):
+        self.settings = settings
+        self.switches: Switches = settings.switches
+        self.conversations = conversations
+        self.now = clock.now()
+        self.decisions: list[RatingDecision] = []
+        self.requests: list[RatingRequest] = []
+        asking = {c.conversation_id for c in undecided if c.contact_count == 1}
+        # The one contact of each conversation that may get a request (E5), in one query.
+        through = Conversation.contacts.through
+        self.contacts = {
+            row.conversation_id: row.contact
+            for row in through.objects.filter(conversation_id__in=asking).select_related("contact")
+        }
+        self.last_asked = self._last_asked()
+
+    def _last_asked(self) -> dict[int, datetime | None]:
+        """E9: when each contact was last sent a request, in any conversation; looked up only
+        while the fatigue guard is on. The contacts' rows are locked first, in id order (so two
+        batches never deadlock), so that two of a contact's conversations decided at once on
+        two workers take turns: the second sees the first's request."""
+        if self.switches.fatigue_days is None or not self.contacts:
+            return {}
+        ids = sorted({contact.pk for contact in self.contacts.values()})
+        list(Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+        latest = (
+            RatingRequest.objects.filter(contact_id__in=ids)
+            .values("contact_id")
+            .annotate(at=Max("created_at"))
+            .order_by()
+        )
+        return {row["contact_id"]: row["at"] for row in latest}
+
+    def decide(self, close: ConversationClose, latest_close_id: int, requests: dict) -> None:
+        conversation = self.conversations[close.conversation_id]
+        kind = request_kind(_facts(conversation, close, None))
+        if close.pk != latest_close_id or conversation.state != State.CLOSED:
+            self._record(close, rule="reopened", kind=kind)
+            return
+        contact = self.contacts.get(close.conversation_id)
+        asked = None
+        if self.switches.fatigue_days is not None and close.contact_count == 1 and contact:
+            asked = self.last_asked.get(contact.pk)
+        facts = _facts(conversation, close, requests.get((conversation.pk, kind)), asked)
+        rule = eligibility(facts, self.switches)
+        if rule is not None:
+            self._record(close, rule=rule, kind=kind)
+            return
+        request = _new_request(conversation, close, self.settings, kind, contact, self.now)
+        requests[(conversation.pk, kind)] = request
+        self.requests.append(request)
+        if contact is not None:
+            self.last_asked[contact.pk] = request.created_at
+        self._record(close, request=request, kind=kind)
+
+    def _record(self, close, *, rule: str = "", request=None, kind: str = TEAMMATE) -> None:
+        self.decisions.append(
+            RatingDecision(
+                close=close,
+                conversation_id=close.conversation_id,
+                kind=kind,
+                outcome=RatingDecision.Outcome.SENT if request else RatingDecision.Outcome.SKIPPED,
+                rule=rule,
+                request=request,
+                decided_at=self.now,
+            )
+        )
+
+    def save(self) -> list[RatingRequest]:
+        """The requests (their ids come back from the INSERT), the decisions, the day's
+        figures: a statement each (the figures one per day, teammate and kind)."""
+        try:
+            RatingRequest.objects.bulk_create(self.requests)
+        except IntegrityError:
+            # Another worker got here first (the row locks and SQLite's one writer at a time
+            # rule it out; the unique constraint is the last guard). The error leaves
+            # `_decide`, whose transaction is rolled back whole.
+            raise ValidationError(
+                "A rating request already exists for this conversation."
+            ) from None
+        for decision in self.decisions:
+            decision.request_id = decision.request.pk if decision.request else None
+        RatingDecision.objects.bulk_create(self.decisions)
+        by_kind: dict[str, list] = {}
+        for request in self.requests:
+            by_kind.setdefault(request.kind, []).append(
+                (local_day(request.created_at), request.teammate_key, {"requests": 1})
+            )
+        for kind, changes in sorted(by_kind.items()):
+            figures_add(changes, kind=kind)
+        return self.requests
 
 
 def _facts(
     conversation: Conversation,
     close: ConversationClose,
     request: RatingRequest | None,
-    switches: Switches | None = None,
+    contact_last_asked_at: datetime | None = None,
 ) -> CloseFacts:
     return CloseFacts(
         origin=conversation.origin,
@@ -147,72 +311,31 @@ def _facts(
         by_bot=close.by_bot,
         bot_characters=close.bot_characters,
         last_bot_message_at=close.last_bot_message_at,
-        contact_last_asked_at=_contact_last_asked_at(conversation, close, switches),
+        contact_last_asked_at=contact_last_asked_at,
     )
 
 
-def _contact_last_asked_at(
-    conversation: Conversation, close: ConversationClose, switches: Switches | None
-) -> datetime | None:
-    """E9: when the conversation's one contact was last sent a rating request, in any
-    conversation; looked up only while the fatigue guard is on. The contact's row is locked
-    first, so that two of their conversations decided at once on two workers take turns: the
-    second sees the first's request."""
-    if switches is None or switches.fatigue_days is None or close.contact_count != 1:
-        return None
-    contact = (
-        Contact.objects.select_for_update(of=("self",)).filter(conversations=conversation).first()
-    )
-    if contact is None:
-        return None
-    return (
-        RatingRequest.objects.filter(contact=contact)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
-
-
-def _record(
+def _new_request(
+    conversation: Conversation,
     close: ConversationClose,
-    *,
-    rule: str = "",
-    request: RatingRequest | None = None,
-    kind: str = TEAMMATE,
-):
-    RatingDecision.objects.create(
-        close=close,
-        conversation_id=close.conversation_id,
-        kind=kind,
-        outcome=RatingDecision.Outcome.SENT if request else RatingDecision.Outcome.SKIPPED,
-        rule=rule,
-        request=request,
-        decided_at=clock.now(),
-    )
-
-
-def _create_request(
-    conversation: Conversation, close: ConversationClose, settings: RatingSettings, kind: str
+    settings: RatingSettings,
+    kind: str,
+    contact: Contact | None,
+    now: datetime,
 ) -> RatingRequest:
     """D2: the rating belongs to the last teammate who replied before the close; the bot's
     request (B) to no teammate. D3: a rating app replaces the survey in the Messenger only."""
-    contact = conversation.contacts.get()
-    app = settings.rating_app if conversation.channel == "messenger" else None
-    try:
-        request = RatingRequest.objects.create(
-            conversation=conversation,
-            close=close,
-            kind=kind,
-            teammate_id=close.last_teammate_replier_id if kind == TEAMMATE else None,
-            contact=contact,
-            channel=conversation.channel,
-            app=app,
-            created_at=clock.now(),
-        )
-    except IntegrityError:
-        # Another worker got here first (the row lock and SQLite's one writer at a time rule
-        # it out; the unique constraint is the last guard). The error leaves `_decide`, whose
-        # transaction is rolled back whole: no savepoint needed here.
-        raise ValidationError("A rating request already exists for this conversation.") from None
-    figures_add([(local_day(request.created_at), request.teammate_key, {"requests": 1})], kind=kind)
-    return request
+    if contact is None:
+        raise ValidationError(f"Conversation {conversation.pk} has no contact to ask.")
+    teammate_id = close.last_teammate_replier_id if kind == TEAMMATE else None
+    return RatingRequest(
+        conversation=conversation,
+        close=close,
+        kind=kind,
+        teammate_id=teammate_id,
+        teammate_key=teammate_id or 0,
+        contact=contact,
+        channel=conversation.channel,
+        app_id=settings.rating_app_id if conversation.channel == "messenger" else None,
+        created_at=now,
+    )

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings as django_settings
+from django.core.mail import get_connection as get_mail_connection
+
 from conversations import clock
 from conversations.outbox import (
     CONNECTION_LOST,
@@ -23,7 +26,7 @@ from conversations.outbox import (
     retry_pause,
 )
 from mail.threading import message_domain
-from ratings.models import RatingRequest
+from ratings.models import RatingRequest, RatingSettings
 from ratings.surveys import note_delivered, survey_send
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "on_mail_bounced",
     "reconnect",
     "request_deliver",
+    "requests_deliver",
     "retry_pause",
 ]
 
@@ -54,9 +58,69 @@ def on_mail_bounced(sender, message_ids, reason, **kwargs) -> int:
 
 def request_deliver(request_id: int) -> str:
     """Hand the survey of request `request_id` over once (D4)."""
-    return deliver_once(
-        RatingRequest.objects.select_related("conversation", "contact", "teammate", "app"),
-        request_id,
-        lambda request, mail: survey_send(request, connection=mail),
-        handed_over=note_delivered,
+    return requests_deliver([request_id])
+
+
+def _deliverable():
+    return RatingRequest.objects.select_related("conversation", "contact", "teammate", "app")
+
+
+def requests_deliver(request_ids: list[int], *, settings: RatingSettings | None = None) -> str:
+    """Hand the survey of each request over once (D4), in order, over one mail connection
+    (D6). A refusal is recorded on its request and the others are still tried; then
+    `DeliveryFailed` says which were refused (the queue or the sweep tries them again). D7:
+    when an email went out and none was refused, the email surveys waiting after an earlier
+    refusal are tried now (the mail server takes mail again), not after their pause.
+    `settings`: the ones the deciding batch loaded, else loaded here once."""
+    settings = settings or RatingSettings.load()
+    mail = get_mail_connection()
+    summaries: list[str] = []
+    refused: list[str] = []
+    emailed = False
+
+    def deliver(request_id: int) -> None:
+        nonlocal emailed
+        try:
+            summary = deliver_once(
+                _deliverable(),
+                request_id,
+                lambda request, connection: survey_send(
+                    request, connection=connection, settings=settings
+                ),
+                handed_over=note_delivered,
+                mail=mail,
+            )
+        except DeliveryFailed as error:
+            refused.append(f"request {request_id}: {error}")
+            return
+        summaries.append(summary)
+        emailed |= summary.startswith("Rating survey emailed")
+
+    try:
+        for request_id in request_ids:
+            deliver(request_id)
+        if emailed and not refused:
+            for request_id in _waiting_after_refusal(exclude=request_ids):
+                deliver(request_id)
+    finally:
+        mail.close()  # the SMTP session's QUIT, after the last commit
+    if refused:
+        raise DeliveryFailed("; ".join(refused))
+    return "; ".join(summaries)
+
+
+def _waiting_after_refusal(*, exclude) -> list[int]:
+    """D7: email surveys not delivered, refused at least once, not given up (a partial index
+    on the undelivered requests keeps this cheap), the oldest first, a batch of them."""
+    now = clock.now()
+    return list(
+        RatingRequest.objects.filter(
+            delivered_at__isnull=True,
+            channel="email",
+            delivery_attempts__gt=0,
+            created_at__gte=now - DELIVERY_GIVE_UP,
+        )
+        .exclude(pk__in=exclude)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[: django_settings.RATING_DECISION_BATCH]
     )

@@ -327,6 +327,12 @@ class RatingRequest(Deliverable):
             models.Index(fields=["teammate", "created_at"], name="request_teammate_created_idx"),
             # E9: a contact's latest request.
             models.Index(fields=["contact", "created_at"], name="request_contact_created_idx"),
+            # D5, D7, D8: the requests still to deliver (normally none), read every few seconds.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(delivered_at__isnull=True),
+                name="request_undelivered_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "kind"], name="request_once_per_kind")

@@ -27,15 +27,15 @@ def rating_url(request: RatingRequest, value: int | None = None) -> str:
     return django_settings.SITE_URL + reverse("ratings:rate", args=[token])
 
 
-def survey_send(request: RatingRequest, *, connection=None) -> str:
+def survey_send(request: RatingRequest, *, connection=None, settings=None) -> str:
     """Send the survey for `request` on its conversation's channel and note it in the thread.
     Raises when the mail server refuses; the caller records the failure.
 
     D4: the note is written first and the hand-over to the mail server is the last step, so
     the caller's commit follows it at once. With `connection` (an opened mail backend) the
     caller closes the SMTP session after its commit, which keeps even the QUIT out of the
-    window between the hand-over and the commit."""
-    settings = RatingSettings.load()
+    window between the hand-over and the commit. `settings`: loaded once for a batch."""
+    settings = settings or RatingSettings.load()
     if request.channel == Channel.EMAIL:
         message = survey_email(request, settings)
         note = f"Rating survey emailed to {request.contact.email}"

@@ -125,3 +125,41 @@ def test_D4_eight_concurrent_send_tasks_send_one_survey(eligible, teammate, monk
     outcomes = sorted(value for _, value in results)
     assert outcomes.count("nothing to deliver") + outcomes.count("already delivered") == 7
     _assert_one_survey(eligible)
+
+
+def test_D6_batches_racing_on_four_workers_decide_each_close_once(teammate, monkeypatch):
+    """Four tasks at once, each deciding a batch (SKIP LOCKED): every close decided once, one
+    request and one survey per conversation, whichever batch took it."""
+    from django.test import override_settings
+
+    from conversations.models import Contact
+    from ratings.rules import TEAMMATE
+
+    monkeypatch.setattr("ratings.decisions.rating_request_enqueue", lambda **kwargs: None)
+    conversations = []
+    for index in range(24):
+        contact = Contact.objects.create(role="user", name=f"C{index}", email=f"c{index}@x.test")
+        conversation = start_conversation(
+            contacts=[contact], started_by=contact, body="Help.", channel=Channel.EMAIL
+        )
+        services.conversation_reply(conversation=conversation, author=teammate, body="r" * 260)
+        services.conversation_close(conversation=conversation, by=teammate)
+        conversations.append(conversation)
+    assert not RatingDecision.objects.exists()
+
+    with override_settings(RATING_DECISION_BATCH=5, RATING_DELIVERY_CHUNK=100):
+        results = run_at_once(
+            4, lambda index: rating_request_send(conversation_id=conversations[index * 6].pk)
+        )
+        assert [status for status, _ in results] == ["ok"] * 4, results
+        # What the four batches left (each took at most 5), by the tasks of the others.
+        for conversation in conversations:
+            rating_request_send(conversation_id=conversation.pk)
+
+    assert RatingDecision.objects.count() == 24
+    assert ConversationClose.objects.filter(decision__isnull=True).count() == 0
+    assert RatingRequest.objects.filter(kind=TEAMMATE).count() == 24
+    assert RatingRequest.objects.filter(delivered_at__isnull=True).count() == 0
+    assert RatingRequest.objects.filter(delivery_attempts__gt=1).count() == 0
+    emailed = [email.to[0] for email in surveys()]
+    assert sorted(emailed) == sorted(f"c{index}@x.test" for index in range(24))
