@@ -845,6 +845,12 @@ class Topology:
             "retried_deliveries": sum(1 for row in requests if row[3] > 1),
             "late": late,
             "late_deliveries": sum(1 for row in requests if row[4] and row[4] > LATE),
+            # The longest a close waited for its decision, and a survey for its delivery: what
+            # a lost task or a refusal cost, whether or not the load outlasted it.
+            "longest_decision": max(
+                ((row[4] - row[3]).total_seconds() for row in closes if row[4]), default=0.0
+            ),
+            "longest_delivery": max((float(row[4]) for row in requests if row[4]), default=0.0),
             "ratings": ratings[0],
             "comments": ratings[1],
             "span": ((max(decided_at) - min(closed_at)).total_seconds() if decided_at else None),
@@ -1290,6 +1296,11 @@ class Topology:
                 notes.append(
                     f"by the sweep (> {LATE} s late): {a['late']} decisions, "
                     f"{a['late_deliveries']} surveys"
+                )
+            if sc.name != "throughput" and "longest_decision" in a:
+                notes.append(
+                    f"longest wait: decision {a['longest_decision']:.1f} s, "
+                    f"survey {a['longest_delivery']:.1f} s"
                 )
             if sc.click_seconds:
                 notes.append(

@@ -153,9 +153,12 @@ def _decide(
     own = list(Conversation.objects.select_for_update().filter(pk=conversation_id))
     others = []
     if limit > 1:
-        recent = clock.now() - RECENT
+        now = clock.now()
         pending = ConversationClose.objects.filter(
-            conversation_id=OuterRef("pk"), decision__isnull=True, closed_at__gte=recent
+            conversation_id=OuterRef("pk"),
+            decision__isnull=True,
+            closed_at__gte=now - RECENT,
+            closed_at__lte=now,  # a clock set back (the demo's timeline) sees no later close
         )
         others = list(
             Conversation.objects.filter(Exists(pending))

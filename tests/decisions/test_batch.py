@@ -132,18 +132,18 @@ def test_D6_closes_older_than_an_hour_are_left_to_the_minute_sweep(teammate):
 
 
 def test_D7_a_survey_that_goes_out_retries_the_refused_ones_at_once(smtp, teammate):
-    refused = _lost(teammate, 2, Channel.EMAIL)
     smtp.handler.refuse_at = "DATA"
     with time_machine.travel(NOW, tick=False), pytest.raises(DeliveryFailed) as failed:
+        refused = _lost(teammate, 2, Channel.EMAIL)
         rating_request_send(conversation_id=refused[0].pk)
     assert str(failed.value).count("451") == 2  # both tried, both refused
     assert smtp.messages == []
     assert RatingRequest.objects.filter(delivery_attempts=1, delivered_at=None).count() == 2
 
     smtp.handler.refuse_at = None
-    later = _lost(teammate, 1, Channel.EMAIL)[0]
     # Long before their pause is over (2 minutes): the new survey shows the server is back.
     with time_machine.travel(NOW + timedelta(seconds=5), tick=False):
+        later = _lost(teammate, 1, Channel.EMAIL)[0]
         rating_request_send(conversation_id=later.pk)
     assert len(smtp.messages) == 3
     assert RatingRequest.objects.filter(delivered_at=None).count() == 0
@@ -157,12 +157,12 @@ def test_D7_a_survey_that_goes_out_retries_the_refused_ones_at_once(smtp, teamma
 
 
 def test_D7_while_the_server_refuses_nothing_is_retried_before_its_pause(smtp, teammate):
-    waiting = _lost(teammate, 1, Channel.EMAIL)[0]
     smtp.handler.refuse_at = "RCPT"
     with time_machine.travel(NOW, tick=False), pytest.raises(DeliveryFailed):
+        waiting = _lost(teammate, 1, Channel.EMAIL)[0]
         rating_request_send(conversation_id=waiting.pk)
-    later = _lost(teammate, 1, Channel.EMAIL)[0]
     with time_machine.travel(NOW + timedelta(seconds=5), tick=False), pytest.raises(DeliveryFailed):
+        later = _lost(teammate, 1, Channel.EMAIL)[0]
         rating_request_send(conversation_id=later.pk)  # refused: the waiting one is not tried
     assert RatingRequest.objects.get(conversation=waiting).delivery_attempts == 1
     assert smtp.messages == []

@@ -285,9 +285,12 @@ def test_conversation_page_query_count_does_not_grow_with_closes(
     assert len(with_three) == len(with_one)
 
 
-def test_panel_decision_is_the_selectors_rating_decision_in_every_state(contact, teammate):
+def test_panel_decision_is_the_selectors_rating_decision_in_every_state(
+    contact, teammate, settings
+):
     """The panel reads the latest decision from the closes it loads; it must say exactly what
     `ratings.selectors.rating_decision` says: none, pending, sent, skipped (E3, E6)."""
+    settings.RATING_DECISION_BATCH = 1  # the pending close stays pending (no batch takes it, D6)
     never = start(contact, subject="Never closed")
     pending = start(contact, subject="Pending")
     services.conversation_close(conversation=pending, by=teammate)
