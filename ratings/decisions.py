@@ -153,19 +153,27 @@ def _decide(
     own = list(Conversation.objects.select_for_update().filter(pk=conversation_id))
     others = []
     if limit > 1:
+        # The oldest undecided closes of the last hour (an index range on the closes' time,
+        # whatever the number of conversations), then as many of their conversations as no
+        # other batch holds. A few times the batch: batches started at once read the same
+        # candidates (each other's decisions are not committed yet) and split them.
         now = clock.now()
-        pending = ConversationClose.objects.filter(
-            conversation_id=OuterRef("pk"),
-            decision__isnull=True,
-            closed_at__gte=now - RECENT,
-            closed_at__lte=now,  # a clock set back (the demo's timeline) sees no later close
+        candidates = list(
+            ConversationClose.objects.filter(
+                decision__isnull=True,
+                closed_at__gte=now - RECENT,
+                closed_at__lte=now,  # a clock set back (the demo's timeline) sees no later close
+            )
+            .exclude(conversation_id=conversation_id)
+            .order_by("closed_at", "id")
+            .values_list("conversation_id", flat=True)[: 4 * limit]
         )
-        others = list(
-            Conversation.objects.filter(Exists(pending))
-            .exclude(pk=conversation_id)
-            .order_by("pk")
-            .select_for_update(skip_locked=True, of=("self",))[: limit - 1]
-        )
+        if candidates:
+            others = list(
+                Conversation.objects.filter(pk__in=set(candidates))
+                .order_by("pk")
+                .select_for_update(skip_locked=True)[: limit - 1]
+            )
     conversations = {c.pk: c for c in own + others}
     if not conversations:
         return [], None
