@@ -4,9 +4,13 @@
 
 Makes N eligible closed conversations through the services in a fresh database (SQLite file
 under /tmp by default; pass a PostgreSQL URL for the production figure), then measures
-  1. inline:  the task body, `rating_request_send`, called in a loop in this process;
+  1. inline:  the task body, `rating_request_send`, called in a loop in this process (the
+              first calls decide batches of RATING_DECISION_BATCH, D6; the rest find nothing);
   2. cluster: a real `manage.py qcluster` with ONE worker draining N queued tasks
-              (rate taken between the first and last decision it recorded).
+              (rate taken between the first and last decision it recorded; "inf" when
+              N <= RATING_DECISION_BATCH: one batch decided them all at one moment).
+The inline loop queues the surveys beyond a task's first RATING_DELIVERY_CHUNK (D6) for
+a cluster: with the ORM broker they wait in the database for the cluster run.
 Mail goes to Django's dummy backend (no server), so the figure is the decision and the
 delivery bookkeeping, not an SMTP round trip.
 """
@@ -141,10 +145,10 @@ def main():
     from django.db import connection
 
     print(f"database: {connection.vendor}; broker: {'redis' if args.redis_url else 'orm'}")
-    inline_ids = make_closed_conversations(args.closes)
-    cluster_ids = make_closed_conversations(args.closes)
-    inline_rate = bench_inline(inline_ids)
-    cluster_rate = bench_cluster(cluster_ids)
+    # One set after the other: a task decides a batch of whatever is undecided (D6), so the
+    # cluster's closes must not exist yet while the inline loop runs.
+    inline_rate = bench_inline(make_closed_conversations(args.closes))
+    cluster_rate = bench_cluster(make_closed_conversations(args.closes))
     print(f"closes decided and delivered, {args.closes} each run:")
     print(f"  inline (task body in a loop):      {inline_rate:8.1f} closes/s")
     print(f"  qcluster with one worker:          {cluster_rate:8.1f} closes/s")
