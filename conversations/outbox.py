@@ -106,12 +106,14 @@ def deliver_once(
     *,
     handed_over: Callable | None = None,
     mail=None,
+    skip_locked: bool = False,
 ) -> str:
     """Hand the row `pk` of `queryset` over once: `send(row, connection)` sends it (with the
     opened mail connection, whose QUIT waits for the commit) and returns what to report.
     The row stays locked while it is sent, so a second worker waits, then finds it delivered.
     With `mail` (a mail connection the caller opened and closes) several rows go over one
-    SMTP session, each in its own transaction.
+    SMTP session, each in its own transaction. With `skip_locked`, a row another worker is
+    sending is left to it ("being sent elsewhere") instead of waited for.
 
     Should the connection be lost after the hand-over, the row is marked delivered on a new
     connection, where `handed_over(row, summary)` records whatever else the send wrote."""
@@ -122,7 +124,10 @@ def deliver_once(
     mail = get_mail_connection() if own_mail else mail
     try:
         with transaction.atomic():
-            row = queryset.select_for_update(of=("self",)).get(pk=pk)
+            rows = queryset.select_for_update(of=("self",), skip_locked=skip_locked)
+            row = rows.filter(pk=pk).first() if skip_locked else rows.get(pk=pk)
+            if row is None:
+                return "being sent elsewhere"
             if row.delivered_at is not None:
                 return "already delivered"
             now = clock.now()

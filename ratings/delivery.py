@@ -78,7 +78,7 @@ def requests_deliver(request_ids: list[int], *, settings: RatingSettings | None 
     refused: list[str] = []
     emailed = False
 
-    def deliver(request_id: int) -> None:
+    def deliver(request_id: int, *, skip_locked: bool = False) -> None:
         nonlocal emailed
         try:
             summary = deliver_once(
@@ -89,6 +89,7 @@ def requests_deliver(request_ids: list[int], *, settings: RatingSettings | None 
                 ),
                 handed_over=note_delivered,
                 mail=mail,
+                skip_locked=skip_locked,
             )
         except DeliveryFailed as error:
             refused.append(f"request {request_id}: {error}")
@@ -100,8 +101,9 @@ def requests_deliver(request_ids: list[int], *, settings: RatingSettings | None 
         for request_id in request_ids:
             deliver(request_id)
         if emailed and not refused:
+            # Several runs may do this at once: each leaves to the others what they hold.
             for request_id in _waiting_after_refusal(exclude=request_ids):
-                deliver(request_id)
+                deliver(request_id, skip_locked=True)
     finally:
         mail.close()  # the SMTP session's QUIT, after the last commit
     if refused:
