@@ -110,6 +110,9 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's ModelBackend, with a user's permissions read in one query (csat_project.auth).
+AUTHENTICATION_BACKENDS = ["csat_project.auth.ModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -240,7 +243,7 @@ RATING_DELIVERY_RETRY_SECONDS = env.int("RATING_DELIVERY_RETRY_SECONDS", default
 # admin's session for the browsable API; every 4xx in one error shape (api.errors).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.TeammateTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
