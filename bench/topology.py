@@ -16,8 +16,10 @@ Scenarios, one row each, with the same accounting once the system has settled:
   redis      Redis stopped mid-run (its queued tasks are gone) and started again
   smtp 451   the sink refuses every message for a while, then accepts again
   pg cut     every PostgreSQL backend of the database terminated mid-run (three times)
-Then the side-by-side ratios: rating clicks vs a bare Django view under the same gunicorn,
-and decisions/s of the two clusters vs their floor (a task that inserts one row).
+Then the side-by-side ratios: rating clicks (and the page, the POST and the page after the
+303 apart) vs a bare Django view under the same gunicorn, closes through the API vs a bare DRF
+view (`api closes`, a row of its own), and decisions/s of the two clusters vs their floor (a
+task that inserts one row).
 
 It exits non-zero when any row has a duplicate, a lost close, a wrong decision, a rating click
 accepted but not recorded (or the other way), or did not settle within its bound. Every

@@ -88,7 +88,8 @@ def _locked(conversation: Conversation, queryset=None) -> Conversation:
     if conversation.pk is None:
         raise ValidationError("This conversation has not been saved.")
     queryset = Conversation.objects.all() if queryset is None else queryset
-    locked = queryset.select_for_update(of=("self",)).filter(pk=conversation.pk).first()
+    found = queryset.select_for_update(of=("self",)).order_by().filter(pk=conversation.pk)[:1]
+    locked = next(iter(found), None)  # no ORDER BY: the primary key names one row
     if locked is None:
         raise ConversationMissing(f"Conversation #{conversation.pk} does not exist.")
     return locked

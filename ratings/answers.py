@@ -76,7 +76,7 @@ def _locked_request(token: str) -> tuple[RatingRequest, RatingSettings]:
 
 
 def _rating_of(request: RatingRequest) -> Rating | None:
-    rating = Rating.objects.filter(request=request).first()
+    rating = next(iter(Rating.objects.order_by().filter(request=request)[:1]), None)
     if rating is not None:
         rating.request = request  # the locked one, with its contact: no query to reach it
     return rating
