@@ -229,6 +229,8 @@ Q_CLUSTER = {
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
+    # One Redis client per process, not a new connection per task queued (csat_project.queue).
+    Q_CLUSTER["broker_class"] = "csat_project.queue.SharedRedis"
 else:
     Q_CLUSTER["orm"] = "default"
 # D5: a close still undecided (or a survey undelivered) this many seconds after it happened was
