@@ -19,6 +19,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from ratings.answers import RatingRefused
 from ratings.links import RatingLinkInvalid
+from ratings.scale import customer_words
 
 NON_FIELD_KEYS = ("non_field_errors", "__all__")
 
@@ -94,7 +95,9 @@ def api_exception_handler(exc, context):
     if isinstance(exc, RatingLinkInvalid):
         return Response(error_body("invalid_link", " ".join(exc.messages)), status=404)
     if isinstance(exc, RatingRefused):
-        body = error_body(exc.rule, " ".join(exc.messages))
+        # The rule's words in the language active now (the contact's, L2), whichever was
+        # active when the service refused.
+        body = error_body(exc.rule, customer_words(exc.rule))
         return Response(body, status=exc.status)
     if isinstance(exc, DjangoValidationError):
         return _django_validation_response(exc)

@@ -17,8 +17,10 @@ Scenarios, one row each, with the same accounting once the system has settled:
   redis      Redis stopped mid-run (its queued tasks are gone) and started again
   smtp 451   the sink refuses every message for a while, then accepts again
   pg cut     every PostgreSQL backend of the database terminated mid-run (three times)
-Then the side-by-side ratios: rating clicks vs a bare Django view under the same gunicorn,
-and decisions/s of the two clusters vs their floor (a task that inserts one row).
+Then the side-by-side ratios: rating clicks (and the page, the POST and the page after the
+303 apart) vs a bare Django view under the same gunicorn, closes through the API vs a bare DRF
+view (`api closes`, a row of its own), and decisions/s of the two clusters vs their floor (a
+task that inserts one row).
 
 It exits non-zero when any row has a duplicate, a lost close, a wrong decision, a rating click
 accepted but not recorded (or the other way), or did not settle within its bound. Every
@@ -246,6 +248,10 @@ class Scenario:
     clicks_refused: int = 0
     comments_ok: set[int] = field(default_factory=set)
     click_seconds: list[float] = field(default_factory=list)
+    # API call -> seconds of each (create, reply, close)
+    api_seconds: dict[str, list[float]] = field(
+        default_factory=lambda: collections.defaultdict(list)
+    )
     clicks_pending: int = 0
     load_started: float = 0.0
     load_ended: float = 0.0
@@ -588,13 +594,21 @@ class Topology:
             await asyncio.sleep(min(2.0, 0.2 * 2**attempt))
         raise RuntimeError(f"{method} {path}: no answer after 10 tries")
 
-    async def make_close(self, sc: Scenario, index: int) -> None:
+    async def make_close(self, sc: Scenario, index: int) -> int:
+        """One close of the PLAN through the API (create, reply unless E2's, close); returns
+        how many calls it took (retries left out)."""
         kind = PLAN[index % len(PLAN)]
         contacts = self.contacts[kind.contact]
         contact = contacts[index % len(contacts)]
-        response, _ = await self.api(
-            sc,
-            "POST",
+
+        async def call(name: str, path: str, body, headers=None):
+            started = time.perf_counter()
+            answer = await self.api(sc, "POST", path, body, headers=headers)
+            sc.api_seconds[name].append(time.perf_counter() - started)
+            return answer
+
+        response, _ = await call(
+            "create",
             "/conversations/",
             {
                 "channel": kind.channel,
@@ -611,19 +625,20 @@ class Topology:
         sc.plan[conversation_id] = kind
         self.conversation_scenario[conversation_id] = sc
         if kind.reply:
-            response, _ = await self.api(
-                sc, "POST", f"/conversations/{conversation_id}/replies/", {"body": kind.reply}
+            response, _ = await call(
+                "reply", f"/conversations/{conversation_id}/replies/", {"body": kind.reply}
             )
             if response.status_code != 201:
                 raise RuntimeError(f"reply: {response.status_code} {response.text[:300]}")
-        response, retried = await self.api(
-            sc, "POST", f"/conversations/{conversation_id}/close/", {"quiet": kind.quiet}
+        response, retried = await call(
+            "close", f"/conversations/{conversation_id}/close/", {"quiet": kind.quiet}
         )
         # A close whose answer was lost on the way and then tried again finds it closed.
         already = retried and response.status_code == 400 and "already closed" in response.text
         if response.status_code != 200 and not already:
             raise RuntimeError(f"close: {response.status_code} {response.text[:300]}")
         sc.closes += 1
+        return 3 if kind.reply else 2
 
     async def make_contacts(self) -> None:
         self.contacts = {"user": [], "lead": []}
@@ -678,6 +693,8 @@ class Topology:
                 self.mail.refused += 1
                 continue
             request_id = record["request"]
+            if request_id is None:  # a teammate's reply or a bot message mailed: no survey
+                continue
             self.mail.counts[request_id] += 1
             if self.mail.counts[request_id] > 1:
                 continue
@@ -985,23 +1002,83 @@ class Topology:
         await asyncio.gather(*(loop() for _ in range(workers)))
         return done, time.monotonic() - started
 
+    async def measured(self, label: str, workers: int, once) -> dict:
+        """`once()` (which makes requests and returns how many) in `workers` loops for the
+        ratio's seconds: requests/s, the p50 of one `once()`, and gunicorn's and the database
+        backends' CPU per request (/proc: the part of a ratio that hardly moves with whatever
+        else the machine runs)."""
+        latencies: list[float] = []
+
+        async def timed():
+            started = time.perf_counter()
+            made = await once()
+            latencies.append(time.perf_counter() - started)
+            return made
+
+        profiler = self.web_profile(label)
+        before = cpu_snapshot()
+        made, elapsed = await self.timed_loop(self.mode.ratio_seconds, workers, timed)
+        spent = cpu_by_group(before, cpu_snapshot(), self.dbname)
+        if profiler:
+            await asyncio.to_thread(profiler.wait)
+        return {
+            "rate": made / elapsed,
+            "made": made,
+            "p50": percentile(latencies, 0.5) * 1000,
+            "cpu": (spent["gunicorn"] + spent["postgres"]) / max(made, 1) * 1000,
+        }
+
     async def click_ratio(self) -> None:
-        """Rating clicks (GET the link, POST the reaction, follow the 303: 3 requests) against
-        GET of a bare view, each with the same number of concurrent clients."""
+        """Rating clicks (GET the link, POST the reaction, follow the 303: 3 requests), then
+        each of the three alone, against GET of a bare view, each with the same number of
+        concurrent clients."""
         commented = set().union(*(sc.comments_ok for sc in self.scenarios))
         candidates = [rid for rid in self.links if rid not in commented]
         workers = self.args.ratio_clients
-        latencies = []
+        posted: dict[int, int] = {}  # request id -> the reaction last posted
+
+        def link(request_id: int, value: int | None = None) -> str:
+            value = value or self.random.randint(1, 5)
+            return self.links[request_id][str(value)]
 
         async def click_once():
             request_id = self.random.choice(candidates)
             value = self.random.randint(1, 5)
-            started = time.perf_counter()
-            status, *_ = await self.rate_once(self.links[request_id][str(value)], value)
+            status, *_ = await self.rate_once(link(request_id, value), value)
             if status != 303:
                 raise RuntimeError(f"ratio click answered {status}")
-            latencies.append(time.perf_counter() - started)
+            posted[request_id] = value
             return 3
+
+        async def page_once():
+            response = await self.browser_get(link(self.random.choice(candidates)))
+            if response.status_code != 200:
+                raise RuntimeError(f"rating page answered {response.status_code}")
+            return 1
+
+        # The POSTs of a browser that has opened a page: its CSRF cookie and the page's token.
+        page = await self.browser_get(link(candidates[0]))
+        cookie = page.cookies.get("csrftoken")
+        csrf = CSRF_INPUT.search(page.text).group(1)
+
+        async def post_once():
+            request_id = self.random.choice(candidates)
+            value = posted.get(request_id, self.random.randint(1, 5)) % 5 + 1  # a change (A2)
+            url = link(request_id, value)
+            response = await self.browser_post(
+                urlsplit(url).path, {"csrfmiddlewaretoken": csrf, "value": str(value)}, cookie, url
+            )
+            if response.status_code != 303:
+                raise RuntimeError(f"rating post answered {response.status_code}")
+            posted[request_id] = value
+            return 1
+
+        async def after_once():
+            url = link(self.random.choice(candidates))
+            response = await self.browser_get(f"{urlsplit(url).path}?done=rated", cookie)
+            if response.status_code != 200:
+                raise RuntimeError(f"the page after the 303 answered {response.status_code}")
+            return 1
 
         async def bare_once():
             response = await self.browser.get("/bench/ok")
@@ -1010,20 +1087,83 @@ class Topology:
             return 1
 
         await self.timed_loop(1.0, workers, bare_once)  # warm up every gunicorn thread
-        profiler = self.web_profile("clicks")
-        clicks, click_elapsed = await self.timed_loop(self.mode.ratio_seconds, workers, click_once)
-        if profiler:
-            await asyncio.to_thread(profiler.wait)
-        profiler = self.web_profile("bare")
-        bare, bare_elapsed = await self.timed_loop(self.mode.ratio_seconds, workers, bare_once)
-        if profiler:
-            await asyncio.to_thread(profiler.wait)
-        click_rate, bare_rate = clicks / click_elapsed, bare / bare_elapsed
+        click = await self.measured("clicks", workers, click_once)
+        parts = {
+            "page GET": await self.measured("page", workers, page_once),
+            "POST": await self.measured("post", workers, post_once),
+            "GET after 303": await self.measured("after", workers, after_once),
+        }
+        bare = await self.measured("bare", workers, bare_once)
+        lines = [
+            f"rating clicks {click['rate']:.0f} req/s vs bare view {bare['rate']:.0f} req/s: "
+            f"{click['rate'] / bare['rate']:.2f}x (aim >= 0.6x; {workers} clients; click "
+            f"p50 {click['p50']:.0f} ms, CPU {click['cpu'] * 3:.1f} ms a click; bare p50 "
+            f"{bare['p50']:.1f} ms, CPU {bare['cpu']:.1f} ms)"
+        ]
+        for name, part in parts.items():
+            lines.append(
+                f"  {name:<13} {part['rate']:5.0f} req/s: {part['rate'] / bare['rate']:.2f}x "
+                f"(aim >= 0.6x), p50 {part['p50']:.1f} ms; CPU {part['cpu']:.1f} ms vs bare "
+                f"{bare['cpu']:.1f} ms: {bare['cpu'] / part['cpu']:.2f}x"
+            )
+        self.ratios.append("\n".join(lines))
+        log(self.ratios[-1])
+
+    async def api_ratio(self) -> None:
+        """Closes through the API as the teammates make them (create, reply, close: PLAN),
+        flat out by `--ratio-clients` teammates, against POSTs to a bare DRF view (the API's
+        authentication, permissions, parser and renderer, no product code) by as many
+        clients. The clusters are stopped meanwhile (the closes' tasks wait in Redis), so both
+        sides have the machine to themselves; then they are started again and the row is
+        settled and accounted as every other (0 duplicates, 0 lost)."""
+        workers = self.args.ratio_clients
+        self.clicks_allowed.clear()
+        for name in self.cluster_names:
+            self.stop(name)
+        sc = Scenario("api closes", fault="none (clusters stopped while timed)")
+        self.scenarios.append(sc)
+        numbers = iter(range(10**9))
+        calls = [0]
+
+        async def close_once():
+            index = next(numbers)
+            try:
+                made = await self.make_close(sc, index)  # not `+= await`: read after the await
+                calls[0] += made
+            except Exception as error:  # noqa: BLE001 - the row fails and says why
+                sc.close_errors.append(f"close #{index}: {error}")
+            return 1
+
+        async def bare_once():
+            response = await self.api_client.post("/bench/api-ok", json={"quiet": False})
+            if response.status_code != 200:
+                raise RuntimeError(f"bare DRF view answered {response.status_code}")
+            return 1
+
+        await self.timed_loop(1.0, workers, bare_once)  # warm up every gunicorn thread
+        sc.load_started = time.monotonic()
+        closes = await self.measured("api", workers, close_once)
+        sc.load_ended = time.monotonic()
+        bare = await self.measured("api-bare", workers, bare_once)
+        for name in self.cluster_names:
+            self.start_cluster(name)
+        await asyncio.to_thread(self.wait_clusters, len(self.cluster_names))
+        self.clicks_allowed.set()
+        await self.settle(sc)
+        per_close = calls[0] / max(closes["made"], 1)  # 3, or 2 without a reply (E2)
+        api_rate = closes["rate"] * per_close
+        sc.notes.insert(0, f"{closes['rate']:.0f} closes/s through the API")
+        p50 = ", ".join(
+            f"{kind} {percentile(seconds, 0.5) * 1000:.0f} ms"
+            for kind, seconds in sc.api_seconds.items()
+        )
         self.ratios.append(
-            f"rating clicks {click_rate:.0f} req/s vs bare view {bare_rate:.0f} req/s: "
-            f"{click_rate / bare_rate:.2f}x (aim >= 0.6x; {workers} clients; click "
-            f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms p99 "
-            f"{percentile(latencies, 0.99) * 1000:.0f} ms)"
+            f"API closes {closes['rate']:.0f}/s (aim >= 100/s): {api_rate:.0f} API req/s "
+            f"({per_close:.1f} a close) vs bare DRF view {bare['rate']:.0f} req/s: "
+            f"{api_rate / bare['rate']:.2f}x; {workers} clients, clusters stopped while timed; "
+            f"p50 {p50}, bare {bare['p50']:.1f} ms; CPU (gunicorn, database) "
+            f"{closes['cpu'] / per_close:.1f} ms an API request vs bare {bare['cpu']:.1f} ms: "
+            f"{bare['cpu'] * per_close / closes['cpu']:.2f}x"
         )
         log(self.ratios[-1])
 
@@ -1215,6 +1355,7 @@ class Topology:
                 "smtp": self.refuse_mail,
                 "pg": self.cut_postgres,
                 "clicks": self.click_ratio,
+                "api": self.api_ratio,
                 "decisions": self.decisions_ratio,
             }
             for step in self.args.only or list(steps):
@@ -1292,7 +1433,9 @@ class Topology:
             problems = sc.failures
             failed |= bool(problems)
             notes = list(sc.notes[:1])
-            if sc.name != "throughput" and (a.get("late") or a.get("late_deliveries")):
+            # The throughput and API rows stop the clusters on purpose: late is no news there.
+            quiet = sc.name in ("throughput", "api closes")
+            if not quiet and (a.get("late") or a.get("late_deliveries")):
                 notes.append(
                     f"by the sweep (> {LATE} s late): {a['late']} decisions, "
                     f"{a['late_deliveries']} surveys"
@@ -1373,7 +1516,7 @@ def parse():
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["steady", "kill", "redis", "smtp", "pg", "clicks", "decisions"],
+        choices=["steady", "kill", "redis", "smtp", "pg", "clicks", "api", "decisions"],
         help="run these steps only (in this order)",
     )
     args = parser.parse_args()

@@ -14,6 +14,7 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django_q.tasks import async_task
 
 from conversations import clock
@@ -76,13 +77,22 @@ STATE_FIELDS = ["state", "snoozed_until", "updated_at"]
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _locked(conversation: Conversation) -> Conversation:
+class ConversationMissing(ValidationError):
+    """No conversation has the id the caller's object names (an API answers it with 404)."""
+
+
+def _locked(conversation: Conversation, queryset=None) -> Conversation:
+    """The conversation's row, read and locked for the rest of the transaction. `conversation`
+    may be a bare `Conversation(pk=…)`: the row is read here either way (and copied into the
+    caller's object on success)."""
     if conversation.pk is None:
         raise ValidationError("This conversation has not been saved.")
-    try:
-        return Conversation.objects.select_for_update().get(pk=conversation.pk)
-    except Conversation.DoesNotExist:
-        raise ValidationError(f"Conversation #{conversation.pk} does not exist.") from None
+    queryset = Conversation.objects.all() if queryset is None else queryset
+    found = queryset.select_for_update(of=("self",)).order_by().filter(pk=conversation.pk)[:1]
+    locked = next(iter(found), None)  # no ORDER BY: the primary key names one row
+    if locked is None:
+        raise ConversationMissing(f"Conversation #{conversation.pk} does not exist.")
+    return locked
 
 
 def _copy_state(target: Conversation, source: Conversation) -> None:
@@ -154,7 +164,6 @@ def _add_reply(
 # --- lifecycle --------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def conversation_start(
     *,
     channel: str,
@@ -168,7 +177,11 @@ def conversation_start(
     body_format: str = HTML,
 ) -> Conversation:
     """`body_format` (here and in every write of a message): `text` for what a person typed,
-    stored as typed (E3a); `html`, the default, for formatted text, sanitised (E3b)."""
+    stored as typed (E3a); `html`, the default, for formatted text, sanitised (E3b).
+
+    Every refusal is raised before the first write; the writes are one transaction, the
+    caller's when there is one (no savepoint of their own: a database error fails the
+    caller's transaction, as it would on PostgreSQL anyway)."""
     if channel not in Channel.values:
         raise ValidationError(f"Unknown channel {channel!r}: use 'messenger' or 'email'.")
     if origin not in Origin.values:
@@ -206,6 +219,24 @@ def conversation_start(
     if origin != Origin.WORKFLOW and workflow is not None:
         raise ValidationError("Only a conversation started by a workflow names a workflow.")
 
+    with transaction.atomic(savepoint=False):
+        return _start(
+            channel=channel,
+            origin=origin,
+            people=people,
+            body=body,
+            started_by=started_by,
+            workflow=workflow,
+            subject=subject,
+            message_id=message_id,
+            body_format=body_format,
+        )
+
+
+def _start(
+    *, channel, origin, people, body, started_by, workflow, subject, message_id, body_format
+) -> Conversation:
+    """conversation_start's writes, its input checked."""
     now = clock.now()
     conversation = Conversation.objects.create(
         subject=subject,
@@ -318,7 +349,6 @@ def conversation_bot_message(
     return _announce(part)
 
 
-@transaction.atomic
 def conversation_event(
     *,
     conversation: Conversation,
@@ -329,15 +359,23 @@ def conversation_event(
 ) -> Part:
     """Record something that happened in the thread (a rating requested or given, say) without
     changing the conversation's state. Events are not replies (E3 does not count them);
-    `message_id` is that of an email the event sent (the survey's)."""
+    `message_id` is that of an email the event sent (the survey's).
+
+    Two statements, in the caller's transaction when there is one (no savepoint: refusals
+    come before the writes): the conversation's `updated_at` moved (which locks its row, as
+    every change of the conversation does, before the part is added), then the part. Of the
+    caller's object only `updated_at` changes: an event changes nothing else."""
     if event not in Part.Event.values:
         raise ValidationError(f"Unknown event {event!r}.")
-    locked = _locked(conversation)
+    if conversation.pk is None:
+        raise ValidationError("This conversation has not been saved.")
+    message_id = message_id_clean(message_id)
     now = clock.now()
-    part = _event(locked, event, at=now, by=by, body=body, message_id=message_id_clean(message_id))
-    locked.updated_at = now
-    locked.save(update_fields=["updated_at"])
-    _copy_state(conversation, locked)
+    with transaction.atomic(savepoint=False):
+        if not Conversation.objects.filter(pk=conversation.pk).update(updated_at=now):
+            raise ConversationMissing(f"Conversation #{conversation.pk} does not exist.")
+        part = _event(conversation, event, at=now, by=by, body=body, message_id=message_id)
+    conversation.updated_at = now
     return part
 
 
@@ -396,11 +434,17 @@ def conversation_bot_close(*, conversation: Conversation, quiet: bool = False) -
 
 
 def _close(conversation: Conversation, *, by: Teammate | None, quiet) -> ConversationClose:
-    locked = _locked(conversation)
+    # The roles of (at most two of) its contacts in the same statement as the lock (E1, E5):
+    # the contacts are the ones it was started with, and a close needs one query less.
+    roles = Contact.objects.filter(conversations=OuterRef("pk")).order_by().values("role")
+    locked = _locked(
+        conversation,
+        Conversation.objects.annotate(role_1=Subquery(roles[:1]), role_2=Subquery(roles[1:2])),
+    )
     if locked.state == State.CLOSED:
         raise ValidationError("This conversation is already closed.")
     now = clock.now()
-    roles = list(locked.contacts.values_list("role", flat=True)[:2])
+    roles = [role for role in (locked.role_1, locked.role_2) if role is not None]
     close = ConversationClose.objects.create(
         conversation=locked,
         closed_by=by,

@@ -110,6 +110,9 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's ModelBackend, with a user's permissions read in one query (csat_project.auth).
+AUTHENTICATION_BACKENDS = ["csat_project.auth.ModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -226,6 +229,8 @@ Q_CLUSTER = {
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
+    # One Redis client per process, not a new connection per task queued (csat_project.queue).
+    Q_CLUSTER["broker_class"] = "csat_project.queue.SharedRedis"
 else:
     Q_CLUSTER["orm"] = "default"
 # D5: a close still undecided (or a survey undelivered) this many seconds after it happened was
@@ -250,7 +255,7 @@ FAST_SWEEP_SECONDS = env.float("FAST_SWEEP_SECONDS", default=5.0)
 # admin's session for the browsable API; every 4xx in one error shape (api.errors).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.TeammateTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [

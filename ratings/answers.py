@@ -61,13 +61,25 @@ class RatingRefused(ValidationError):
         super().__init__(customer_words(rule), code=rule)
 
 
-def _locked_request(token: str) -> RatingRequest:
-    """A9: the request the link names, locked for the length of the answer."""
-    queryset = RatingRequest.objects.select_for_update(of=("self",)).select_related(
-        "close", "contact", "conversation__workflow"
+def _locked_request(token: str) -> tuple[RatingRequest, RatingSettings]:
+    """A9: the request the link names, locked for the length of the answer, with the
+    settings as they were saved when it was read (one query while this process's copy of the
+    settings is the saved one: `RatingSettings.as_of`). Its rating is read after the lock
+    (`_rating_of`): a rating committed while this answer waited for the lock is then seen."""
+    queryset = (
+        RatingRequest.objects.select_for_update(of=("self",))
+        .select_related("close", "contact", "conversation__workflow")
+        .annotate(settings_version=RatingSettings.version())
     )
     request, _link = linked_request(token, queryset)
-    return request
+    return request, RatingSettings.as_of(request.settings_version)
+
+
+def _rating_of(request: RatingRequest) -> Rating | None:
+    rating = next(iter(Rating.objects.order_by().filter(request=request)[:1]), None)
+    if rating is not None:
+        rating.request = request  # the locked one, with its contact: no query to reach it
+    return rating
 
 
 def _clean_value(value) -> int:
@@ -91,14 +103,14 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
     person's post since, discards that rating and returns None; within the minute after a
     discard an auto post is refused (A10)."""
     value = _clean_value(value)
-    request = _locked_request(token)
-    rating = Rating.objects.filter(request=request).first()
+    request, settings = _locked_request(token)
+    rating = _rating_of(request)
     now = clock.now()
     rule = answer_refusal(
         action="rate",
         closed_at=request.close.closed_at,
         now=now,
-        windows=RatingSettings.load().windows(request.conversation.workflow, request.kind),
+        windows=settings.windows(request.conversation.workflow, request.kind),
         has_rating=rating is not None,
         has_comment=rating is not None and rating.commented_at is not None,
     ) or scanner_quiet(auto=auto, discarded_at=request.discarded_at, now=now)
@@ -207,11 +219,10 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
     if len(comment) > MAX_COMMENT_LENGTH:
         raise ValidationError(COMMENT_TOO_LONG, code="too_long")
     refuse_nul(comment, "comment")  # PostgreSQL cannot store it: a 400, not a 500
-    request = _locked_request(token)
-    rating = Rating.objects.filter(request=request).first()
+    request, settings = _locked_request(token)
+    rating = _rating_of(request)
     if rating is None:
         raise ValidationError("Choose a reaction before leaving a comment.", code="no_rating")
-    settings = RatingSettings.load()
     if reasons:
         if rating.value > Rating.Value.BAD:
             raise ValidationError(

@@ -38,16 +38,24 @@ def local_day(moment: datetime) -> date:
     return timezone.localdate(moment)
 
 
-def _upsert(table: str, keys: dict, counts: dict, columns: tuple[str, ...]) -> None:
-    """Add `counts` to the row of `keys`, creating it (other columns 0) when missing."""
+def _upsert(table: str, rows: list[tuple[dict, dict]], columns: tuple[str, ...]) -> None:
+    """Add each row's `counts` to the row of its `keys`, creating it (other columns 0) when
+    missing: one statement for all the rows (they have the same keys, none twice), which
+    touches them in the order given."""
+    if not rows:
+        return
     q = connection.ops.quote_name
-    names = [*keys, *columns]
-    values = [*keys.values(), *(counts.get(column, 0) for column in columns)]
-    updates = ", ".join(f"{q(c)} = {q(table)}.{q(c)} + EXCLUDED.{q(c)}" for c in counts)
+    names = [*rows[0][0], *columns]
+    changed = [column for column in columns if any(column in counts for _, counts in rows)]
+    values = []
+    for keys, counts in rows:
+        values += [*keys.values(), *(counts.get(column, 0) for column in columns)]
+    updates = ", ".join(f"{q(c)} = {q(table)}.{q(c)} + EXCLUDED.{q(c)}" for c in changed)
+    row = f"({', '.join(['%s'] * len(names))})"
     sql = (
         f"INSERT INTO {q(table)} ({', '.join(q(n) for n in names)}) "
-        f"VALUES ({', '.join(['%s'] * len(names))}) "
-        f"ON CONFLICT ({', '.join(q(k) for k in keys)}) DO UPDATE SET {updates}"
+        f"VALUES {', '.join([row] * len(rows))} "
+        f"ON CONFLICT ({', '.join(q(k) for k in rows[0][0])}) DO UPDATE SET {updates}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
@@ -55,7 +63,7 @@ def _upsert(table: str, keys: dict, counts: dict, columns: tuple[str, ...]) -> N
 
 def figures_add(changes: list[tuple[date, int | None, dict[str, int]]], *, kind=TEAMMATE) -> None:
     """Add each (day, teammate id, {column: increment}) to its day's figures of requests of
-    `kind` (B: the bot's apart), rows in order."""
+    `kind` (B: the bot's apart), rows in order, in one statement."""
     merged: dict[tuple[date, int], dict[str, int]] = defaultdict(dict)
     for day, teammate_id, counts in changes:
         row = merged[(day, teammate_id or 0)]
@@ -63,20 +71,24 @@ def figures_add(changes: list[tuple[date, int | None, dict[str, int]]], *, kind=
             if column not in FIGURE_COLUMNS:
                 raise ValueError(f"Unknown figure {column!r}.")
             row[column] = row.get(column, 0) + increment
+    rows = []
     for (day, key), counts in sorted(merged.items()):
         counts = {column: n for column, n in counts.items() if n}
         if counts:
-            keys = {"day": day, "kind": kind, "teammate_key": key}
-            _upsert(DailyFigures._meta.db_table, keys, counts, FIGURE_COLUMNS)
-            if all(n < 0 for n in counts.values()):
-                # Taken out (A10): a row left with nothing is one a recount would not have.
-                DailyFigures.objects.filter(**keys, **dict.fromkeys(FIGURE_COLUMNS, 0)).delete()
+            rows.append(({"day": day, "kind": kind, "teammate_key": key}, counts))
+    _upsert(DailyFigures._meta.db_table, rows, FIGURE_COLUMNS)
+    for keys, counts in rows:
+        if all(n < 0 for n in counts.values()):
+            # Taken out (A10): a row left with nothing is one a recount would not have.
+            DailyFigures.objects.filter(**keys, **dict.fromkeys(FIGURE_COLUMNS, 0)).delete()
 
 
 def reasons_add(*, day: date, teammate_id: int | None, reasons, kind=TEAMMATE) -> None:
-    for reason in sorted(set(reasons)):
-        keys = {"day": day, "kind": kind, "teammate_key": teammate_id or 0, "reason": reason}
-        _upsert(DailyReasons._meta.db_table, keys, {"count": 1}, ("count",))
+    rows = [
+        ({"day": day, "kind": kind, "teammate_key": teammate_id or 0, "reason": r}, {"count": 1})
+        for r in sorted(set(reasons))
+    ]
+    _upsert(DailyReasons._meta.db_table, rows, ("count",))
 
 
 @transaction.atomic

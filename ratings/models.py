@@ -69,6 +69,10 @@ class ManagerAlerts(models.TextChoices):
     DAILY = "daily", "Daily digest"
 
 
+# This process's copy of the settings row (`RatingSettings.as_of`): {"settings": instance}.
+_COPY: dict = {}
+
+
 class RatingSettings(models.Model):
     """The one set of rating settings of the installation (use `RatingSettings.load()`)."""
 
@@ -215,6 +219,11 @@ class RatingSettings(models.Model):
     def save(self, *args, **kwargs):
         self.pk = 1
         super().save(*args, **kwargs)
+        _COPY.clear()  # this process's copy (`as_of`); the others see `updated_at` move
+
+    def delete(self, *args, **kwargs):
+        _COPY.clear()
+        return super().delete(*args, **kwargs)
 
     @classmethod
     def load(cls) -> "RatingSettings":
@@ -227,6 +236,29 @@ class RatingSettings(models.Model):
         """The row as it is, or the defaults unsaved when there is none: a read (a page's GET,
         a report) never writes."""
         return cls.objects.filter(pk=1).first() or cls()
+
+    @classmethod
+    def version(cls) -> models.Subquery:
+        """The settings' `updated_at` (None without a row) as an expression, to annotate on
+        the query a hot path makes anyway, so that `as_of` can tell whether this process's
+        copy is still the saved one without a query of its own."""
+        return models.Subquery(cls.objects.filter(pk=1).values("updated_at")[:1])
+
+    @classmethod
+    def as_of(cls, version) -> "RatingSettings":
+        """The settings saved at `version` (read by `version()` in the caller's statement, so
+        in the same snapshot as the caller's rows): this process's copy when it is that one,
+        else the row read again (one query) and kept; the defaults, unsaved, without a row.
+        Every save moves `updated_at` (and clears this process's copy); the copy is shared by
+        the threads of the process: read it, never change it."""
+        if version is None:
+            return cls()
+        copy = _COPY.get("settings")
+        if copy is None or copy.updated_at != version:
+            copy = cls.current()
+            if copy.pk is not None:
+                _COPY["settings"] = copy
+        return copy
 
     @property
     def reasons(self) -> list[str]:

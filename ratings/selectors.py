@@ -224,6 +224,7 @@ class RatingState:
     # A10: a rating left by auto posts was discarded less than a minute ago (or the page is
     # the one a discarding post led to): say so, and post nothing by itself.
     discarded: bool = False
+    language: str = ""  # L2: the one the page or card speaks (the contact's)
 
     @property
     def can_rate(self) -> bool:
@@ -322,6 +323,7 @@ def rating_state(
         question=settings.question_in(language, request.kind),
         auto_recent=rating is not None and scanner_window_open(at=rating.auto_at, now=now),
         discarded=scanner_window_open(at=request.discarded_at, now=now),
+        language=language,
     )
 
 
@@ -331,13 +333,19 @@ def rating_link_state(*, token: str, done: str = "") -> RatingState:
 
     `done`: the page is the one the customer's own post on it led to ("rated", "commented",
     "discarded"). The link's reaction then asks for nothing any more (the customer has
-    chosen since), and after a discard (A10) the page posts nothing by itself."""
+    chosen since), and after a discard (A10) the page posts nothing by itself.
+
+    One query: the request with everything the page shows and the rules read (its close,
+    rating, contact, teammate, the conversation and its workflow) and the settings' version
+    (`RatingSettings.as_of`: no query while this process's copy is the saved one). The
+    state's `language` is the contact's (L2)."""
     queryset = RatingRequest.objects.select_related(
         "close", "conversation__workflow", "teammate", "rating", "contact"
-    )
+    ).annotate(settings_version=RatingSettings.version())
     request, link = linked_request(token, queryset)
     state = rating_state(
         request=request,
+        settings=RatingSettings.as_of(request.settings_version),
         link_value=None if done else link.value,
         language=contact_language(request.contact),
     )
@@ -348,7 +356,9 @@ def rating_link_state(*, token: str, done: str = "") -> RatingState:
 
 def rating_link_language(token) -> str:
     """L2: the language of the contact a rating link was sent to (the default for a link that
-    names no request: its page says so in the default language). One query."""
+    names no request: its page says so in the default language). One query: for the answers
+    that read no request (a refused input, say); the pages and cards take it from
+    `rating_link_state` instead."""
     try:
         link = rating_token_read(str(token))
     except BadToken:

@@ -20,7 +20,7 @@ Status codes (A7: whatever is refused is said plainly on the page):
   404  the link was altered, names no request, or names another conversation (A9)
 """
 
-from functools import wraps
+from functools import partial, wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -32,12 +32,13 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from conversations.languages import default_language
 from ratings import selectors
 from ratings.alerts import alert_preference_set, alerts_off, unsubscribe_user
 from ratings.answers import RatingRefused, rating_comment, rating_submit
 from ratings.forms import CommentForm, RateForm
 from ratings.links import INVALID_LINK, RatingLinkInvalid
-from ratings.scale import REACTIONS
+from ratings.scale import REACTIONS, customer_words
 
 # What the page after a post says it followed (`?done=`): a rating or change, a comment, a
 # discard of a scanner's auto posts (A10).
@@ -46,14 +47,18 @@ DONE = ("rated", "commented", "discarded")
 
 def customer_page(view):
     """Headers of every customer page: no referrer to other sites, no cache, no index. L2: the
-    page speaks the language of the contact the link was sent to (never the browser's)."""
+    page speaks the language of the contact the link was sent to (never the browser's): the
+    view turns it on (`_speak`) once it has read the link's request, which it reads anyway,
+    so the language costs no query of its own; until then (a link that names no request,
+    say) the default language."""
 
     @wraps(view)
     def wrapper(request, token, *args, **kwargs):
-        language = selectors.rating_link_language(token)
-        with translation.override(language):
+        with translation.override(default_language()):
             response = view(request, token, *args, **kwargs)
-        response["Content-Language"] = language
+            language = translation.get_language()
+        if not response.has_header("Location"):  # a redirect has no words to speak
+            response["Content-Language"] = language
         response["Referrer-Policy"] = "same-origin"
         response["X-Robots-Tag"] = "noindex, nofollow"
         add_never_cache_headers(response)
@@ -74,6 +79,7 @@ def rate(request, token):
         state = selectors.rating_link_state(token=token, done=done)
     except RatingLinkInvalid:
         return _invalid_link(request)
+    _speak(state)
     return _rate_page(request, token, state, done=done)
 
 
@@ -105,18 +111,21 @@ def rate_comment(request, token):
 
 def _answer(request, token, form_class, write, *, done):
     """Parse the post, write it through the service, then 303 (POST/redirect/GET); a refusal
-    is the page again with the refusal in words and its status (A7), nothing written."""
+    is the page again with the refusal in words and its status (A7), nothing written. The
+    refusal's words are put together once the page has read the request, in the contact's
+    language (L2)."""
     form = form_class(request.POST, host=request.get_host(), secure=request.is_secure())
+    if not form.is_valid():
+        return _refused(request, token, form, lambda: form.message, 400)
     try:
-        if not form.is_valid():
-            raise ValidationError(form.message)
         written = write(form.cleaned_data)
     except RatingLinkInvalid:
         return _invalid_link(request)
     except RatingRefused as refusal:
-        return _refused(request, token, form, refusal.message, refusal.status)
+        words = partial(customer_words, refusal.rule)
+        return _refused(request, token, form, words, refusal.status)
     except ValidationError as error:
-        return _refused(request, token, form, " ".join(error.messages), 400)
+        return _refused(request, token, form, partial(_joined, error), 400)
     return _done(token, form, done(written) if callable(done) else done)
 
 
@@ -137,13 +146,24 @@ def _rate_page(request, token, state, *, done="", error="", form=None, status=20
     return render(request, "ratings/rate.html", context, status=status)
 
 
-def _refused(request, token, form, message, status):
-    """A7: the refusal in words, with the rating as recorded (nothing was written)."""
+def _joined(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+def _speak(state) -> None:
+    """L2: the rest of the page in the language of the contact the request was sent to."""
+    translation.activate(state.language)
+
+
+def _refused(request, token, form, words, status):
+    """A7: the refusal in words (`words()`, in the contact's language), with the rating as
+    recorded (nothing was written)."""
     try:
         state = selectors.rating_link_state(token=token)
     except RatingLinkInvalid:
         return _invalid_link(request)
-    return _rate_page(request, token, state, error=message, form=form, status=status)
+    _speak(state)
+    return _rate_page(request, token, state, error=words(), form=form, status=status)
 
 
 def _done(token, form, done):

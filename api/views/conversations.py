@@ -3,6 +3,7 @@ rating decision and rating."""
 
 from __future__ import annotations
 
+from django.db.models import prefetch_related_objects
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -40,8 +41,10 @@ from ratings.models import Kind, Rating
 CONVERSATION_CREATE = "conversation.create"
 
 
-def _conversation_detail(pk: int) -> dict:
-    conversation = Conversation.objects.prefetch_related("contacts", "parts").get(pk=pk)
+def _conversation_detail(conversation: Conversation) -> dict:
+    """The conversation as a service left it (its row up to date), with its contacts and
+    thread read (two queries)."""
+    prefetch_related_objects([conversation], "contacts", "parts")
     return ConversationDetailSerializer(conversation).data
 
 
@@ -120,7 +123,7 @@ class ConversationList(PaginatedList):
             body_fingerprint=idempotency.fingerprint(request.data),
             create=create,
         )
-        response = Response(_conversation_detail(conversation.pk), status=status.HTTP_201_CREATED)
+        response = Response(_conversation_detail(conversation), status=status.HTTP_201_CREATED)
         if replayed:
             response["Idempotent-Replayed"] = "true"
         return response
@@ -150,8 +153,12 @@ class ConversationAction(APIView):
 
     def post(self, request, id):
         data = validated(self.input_serializer, request.data)
-        conversation = found_or_404(Conversation.objects.all(), id, "conversation")
-        return self.act(conversation, self.actor(request.user), data)
+        # The service reads (and locks) the row itself, then fills this object in.
+        conversation = Conversation(pk=id)
+        try:
+            return self.act(conversation, self.actor(request.user), data)
+        except conversation_services.ConversationMissing:
+            raise NotFound(f"There is no conversation {id}.") from None
 
 
 TEAMMATE_DOES = "Done by the calling teammate, through the same service as the admin inbox"
@@ -229,7 +236,7 @@ class ConversationClose(ConversationAction):
         conversation_services.conversation_close(
             conversation=conversation, by=teammate, quiet=data["quiet"]
         )
-        return Response(_conversation_detail(conversation.pk))
+        return Response(_conversation_detail(conversation))
 
 
 class BotAction(ConversationAction):
@@ -274,7 +281,7 @@ class ConversationBotClose(BotAction):
 
     def act(self, conversation, teammate, data):
         conversation_services.conversation_bot_close(conversation=conversation, quiet=data["quiet"])
-        return Response(_conversation_detail(conversation.pk))
+        return Response(_conversation_detail(conversation))
 
 
 @_action_schema(
@@ -289,14 +296,14 @@ class ConversationSnooze(ConversationAction):
         conversation_services.conversation_snooze(
             conversation=conversation, by=teammate, until=data["until"]
         )
-        return Response(_conversation_detail(conversation.pk))
+        return Response(_conversation_detail(conversation))
 
 
 @_action_schema("Reopen", "Reopens a closed or snoozed conversation.", EmptySerializer)
 class ConversationReopen(ConversationAction):
     def act(self, conversation, teammate, data):
         conversation_services.conversation_reopen(conversation=conversation, by=teammate)
-        return Response(_conversation_detail(conversation.pk))
+        return Response(_conversation_detail(conversation))
 
 
 @extend_schema(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,8 +18,10 @@ from api.serializers.messenger import (
 )
 from api.throttles import CustomerAddressThrottle, RatingTokenThrottle
 from api.views.base import validated
+from conversations.languages import default_language
 from ratings import selectors as rating_selectors
 from ratings.answers import rating_comment, rating_submit
+from ratings.links import RatingLinkInvalid
 from ratings.scale import REACTIONS, customer_words
 
 
@@ -56,7 +59,9 @@ def _card(state: rating_selectors.RatingState) -> dict:
 
 
 def _card_response(token: str, code: int = 200) -> Response:
+    """The card, in the language of the contact it belongs to (L2): read with the request."""
     state = rating_selectors.rating_link_state(token=token)
+    translation.activate(state.language)
     return Response(RatingCardSerializer(_card(state)).data, status=code)
 
 
@@ -79,12 +84,33 @@ class CustomerView(APIView):
 
     def dispatch(self, request, *args, **kwargs):
         """L2: the card's words (labels, question, reasons, refusals) in the language of the
-        contact the card belongs to."""
-        language = rating_selectors.rating_link_language(kwargs.get("token", ""))
-        with translation.override(language):
+        contact the card belongs to: the card turns it on as it reads the request
+        (`_card_response`), a refusal before it is said in it too (`handle_exception`); the
+        default language until then."""
+        with translation.override(default_language()):
             response = super().dispatch(request, *args, **kwargs)
+            language = translation.get_language()
         response["Content-Language"] = language
         return response
+
+    def handle_exception(self, exc):
+        """A refusal (bad input, a rule, the throttle) in the contact's language: one query,
+        on refusals only. A bad link is said in the default language."""
+        if not isinstance(exc, RatingLinkInvalid):
+            translation.activate(
+                rating_selectors.rating_link_language(self.kwargs.get("token", ""))
+            )
+            if isinstance(exc, exceptions.Throttled):
+                exc = exceptions.Throttled(wait=exc.wait)  # its words, in that language
+        return super().handle_exception(exc)
+
+    def validated(self, serializer_class) -> dict:
+        """The input, checked; its refusal in the contact's language (L2)."""
+        serializer = serializer_class(data=self.request.data)
+        if serializer.is_valid():
+            return serializer.validated_data
+        translation.activate(rating_selectors.rating_link_language(self.kwargs.get("token", "")))
+        return validated(serializer_class, self.request.data)
 
 
 @extend_schema(
@@ -120,7 +146,7 @@ class MessengerReaction(CustomerView):
     error_statuses = (403, 404, 409)
 
     def post(self, request, token):
-        data = validated(ReactionInputSerializer, request.data)
+        data = self.validated(ReactionInputSerializer)
         rating_submit(token=token, value=data["value"])
         return _card_response(token)
 
@@ -138,6 +164,6 @@ class MessengerComment(CustomerView):
     error_statuses = (404, 409)
 
     def post(self, request, token):
-        data = validated(CommentInputSerializer, request.data)
+        data = self.validated(CommentInputSerializer)
         rating_comment(token=token, comment=data["comment"], reasons=data["reasons"])
         return _card_response(token)

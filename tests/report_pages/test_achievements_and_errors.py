@@ -119,12 +119,13 @@ def test_invalid_period_falls_back_to_the_last_30_days(client_):
 # --- fixed query counts -------------------------------------------------------------------------
 
 
-# session, user, the user's permissions (2), then each page's own reads.
+# session, user, the user's permissions (one query: csat_project.auth.ModelBackend), then
+# each page's own reads.
 PAGE_QUERIES = {
-    SUMMARY: 4 + 1 + 3 + 1,  # teammates; daily figures, target, reasons; trend
-    TEAMMATES: 4 + 1 + 2 + 1,  # teammates; daily figures per teammate, names; target
-    COMMENTS: 4 + 1 + 2 + 2,  # teammates; reasons (settings, seen); count, page
-    ACHIEVEMENTS: 4 + 1 + 1 + 2,  # own profile; teammates; count, page
+    SUMMARY: 3 + 1 + 3 + 1,  # teammates; daily figures, target, reasons; trend
+    TEAMMATES: 3 + 1 + 2 + 1,  # teammates; daily figures per teammate, names; target
+    COMMENTS: 3 + 1 + 2 + 2,  # teammates; reasons (settings, seen); count, page
+    ACHIEVEMENTS: 3 + 1 + 1 + 2,  # own profile; teammates; count, page
 }
 
 

@@ -148,8 +148,9 @@ def test_each_selector_issues_a_fixed_number_of_queries(
 # --- fixed number of queries: pages -------------------------------------------------------------
 
 
-# Every page as a manager: the session, the user, the user's permissions (2 queries) first.
-AUTH = 4
+# Every page as a manager: the session, the user, the user's permissions (one query, their
+# own and their groups': csat_project.auth.ModelBackend) first.
+AUTH = 3
 
 
 def page_reads(teammate_id: int):
@@ -201,7 +202,7 @@ def test_each_page_issues_a_fixed_number_of_queries(
         for name, queries, address in page_reads(teammates[0].pk):
             with django_assert_num_queries(queries, info=f"{name} on {size} data"):
                 _read(client, address)
-        # R4 for the teammate themself: the session, the user, the permissions (2); the own
+        # R4 for the teammate themself: the session, the user, the permissions (1); the own
         # profile; count, page
         client.force_login(teammates[0].user)
         with django_assert_num_queries(AUTH + 3, info=f"own achievements on {size} data"):
