@@ -221,6 +221,12 @@ def teammates(request):
                 "aria": ("descending" if descending else "ascending") if current else "",
             }
         )
+    # Each row links to its teammate's comments over the period: the address is made once,
+    # around the row's id, as `{% querystring filters.period_query teammate=… %}` makes it.
+    query = filters.period_query()
+    query["teammate"] = "0"
+    link = f"{reverse('reports:comments')}?{query.urlencode()}"
+    at = link.index("teammate=0") + len("teammate=")
     return _render(
         request,
         "reports/teammates.html",
@@ -228,6 +234,7 @@ def teammates(request):
         teammates,
         page="teammates",
         rows=rows,
+        comments_link=(link[:at], link[at + 1 :]),
         columns=columns,
         target=standards.target,
         standards=standards,
