@@ -418,7 +418,9 @@ class Rating(models.Model):
                 fields=["rated_at", "id", "value", "teammate", "request"],
                 name="rating_rated_cover_idx",
             ),
-            models.Index(fields=["teammate", "rated_at"], name="rating_teammate_rated_idx"),
+            # G5: the reports filter a teammate's ratings by `teammate_key` (a deleted teammate's
+            # too), so their indexes are on it, not on the foreign key.
+            models.Index(fields=["teammate_key", "rated_at"], name="rating_teammate_rated_idx"),
             # R3's reaction filters; R1's reasons (only terrible and bad ratings have any).
             models.Index(fields=["value", "rated_at", "id"], name="rating_value_rated_idx"),
             # R3's follow-up list: terrible and bad ratings not followed up yet.
@@ -429,7 +431,7 @@ class Rating(models.Model):
             ),
             # R4: a teammate's positive ratings with a comment.
             models.Index(
-                fields=["teammate", "rated_at", "id"],
+                fields=["teammate_key", "rated_at", "id"],
                 condition=models.Q(value__in=[4, 5]) & ~models.Q(comment=""),
                 name="rating_achievements_idx",
             ),

@@ -258,16 +258,29 @@ def _csv_refused(filters):
 # --- R3 comments --------------------------------------------------------------------------------
 
 
+def _comment_filters(filters) -> dict:
+    return {
+        "period": filters.period,
+        "teammate_id": filters.teammate_id,
+        "values": filters.values,
+        "reason": filters.reason,
+        "followed_up": filters.followed_up,
+        "with_comment": filters.with_comment,
+        "kind": filters.kind,
+    }
+
+
 def _comments(filters):
-    return selectors.comments(
-        period=filters.period,
-        teammate_id=filters.teammate_id,
-        values=filters.values,
-        reason=filters.reason,
-        followed_up=filters.followed_up,
-        with_comment=filters.with_comment,
-        kind=filters.kind,
-    )
+    return selectors.comments(**_comment_filters(filters))
+
+
+class CountedPaginator(Paginator):
+    """A paginator told how many there are (`selectors.comments_count`: from the daily
+    figures when it can) instead of counting the list's query, joins and all."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self.count = count
 
 
 @require_safe
@@ -278,7 +291,11 @@ def comments(request):
     reasons = selectors.reason_choices(period=filters.period)
     if filters.reason and filters.reason not in reasons:
         reasons.append(filters.reason)
-    ratings = Paginator(_comments(filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    found = _comment_filters(filters)
+    paginator = CountedPaginator(
+        selectors.comments(**found), PAGE_SIZE, count=selectors.comments_count(**found)
+    )
+    ratings = paginator.get_page(request.GET.get("page"))
     return _render(
         request,
         "reports/comments.html",
