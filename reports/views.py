@@ -93,6 +93,16 @@ def _render(request, template, filters, teammates, status=200, **context):
     return render(request, template, context, status=status)
 
 
+LINK_MARK = 987654321  # an id no row has yet, replaced by each row's
+
+
+def _link_around(name: str) -> tuple[str, str]:
+    """`{% url name id %}` for every row at the cost of one `reverse`: the address before and
+    after the id (the lists' rows link to their conversation and follow-up by id)."""
+    before, after = reverse(name, args=[LINK_MARK]).split(str(LINK_MARK))
+    return before, after
+
+
 def _next_url(request, fallback: str) -> str:
     """The page a form was on (`next`, this site only), else `fallback`'s address."""
     target = request.POST.get("next", "")
@@ -306,6 +316,9 @@ def comments(request):
         reasons=reasons,
         reactions=list(reversed(REACTIONS)),
         followed_choices=FOLLOWED_CHOICES,
+        conversation_link=_link_around("admin:conversations_conversation_change"),
+        follow_up_link=_link_around("reports:follow_up"),
+        next_url=request.get_full_path(),
     )
 
 
@@ -367,5 +380,6 @@ def achievements(request):
         ratings=ratings,
         manager=manager,
         subject=dict(teammates).get(teammate_id, ""),
+        conversation_link=_link_around("admin:conversations_conversation_change"),
         own=own is not None and teammate_id == own.pk,
     )
