@@ -103,6 +103,47 @@ def teammate_options(teammates, selected):
     )
 
 
+@register.simple_tag
+def teammate_rows(rows, comments_link: tuple[str, str], target, min_ratings):
+    """R2's table body, one `<tr>` per `TeammateRow`: its name linking to its comments
+    (`comments_link`: the address before and after the teammate's id), requests, ratings,
+    CSAT (or "too few ratings", S4a), S4's range, the five counts and the standing badge."""
+    before, after = comments_link
+    return format_html_join("\n", "{}", ((_teammate_row(row, before, after, target, min_ratings),)
+                                           for row in rows))  # fmt: skip
+
+
+def _teammate_row(row, before: str, after: str, target, min_ratings):
+    ratings = row.ratings
+    if row.too_few and ratings:
+        csat = format_html(
+            '<span class="few" title="{} of the {} ratings needed for a CSAT">Too few ratings'
+            "</span>",
+            ratings,
+            min_ratings,
+        )
+    else:
+        csat = format_html("<strong>{}</strong>", percent(row.csat))
+    return format_html(
+        '<tr id="teammate-{}">'
+        '<th scope="row"><a href="{}{}{}" title="{}\'s comments">{}</a></th>'
+        '<td class="num">{}</td><td class="num">{}</td><td class="num csat">{}</td>'
+        '<td class="num range">{}</td>{}<td>{}</td></tr>',
+        row.teammate_id,
+        before,
+        row.teammate_id,
+        after,
+        row.name,
+        row.name,
+        row.requests,
+        ratings,
+        csat,
+        percent_range(row.interval),
+        count_cells(row.counts),
+        standing_badge(row.standing, target, min_ratings, short=True),
+    )
+
+
 STANDING_BADGES = {
     # standing: (class, title, short text, long text); {target} and {min_ratings} filled in.
     "above": (
