@@ -303,7 +303,9 @@ def comments(request):
         reasons.append(filters.reason)
     found = _comment_filters(filters)
     paginator = CountedPaginator(
-        selectors.comments(**found), PAGE_SIZE, count=selectors.comments_count(**found)
+        selectors.comments(**found).only(*selectors.COMMENT_PAGE_FIELDS),
+        PAGE_SIZE,
+        count=selectors.comments_count(**found),
     )
     ratings = paginator.get_page(request.GET.get("page"))
     return _render(
