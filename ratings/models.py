@@ -426,6 +426,8 @@ class Rating(models.Model):
             # R3's follow-up list: terrible and bad ratings not followed up yet.
             models.Index(
                 fields=["rated_at", "id"],
+                # R3's "to follow up" counts them by kind (B6): an index-only count.
+                include=["kind"],
                 condition=models.Q(value__in=[1, 2], followed_up_at__isnull=True),
                 name="rating_follow_up_todo_idx",
             ),
