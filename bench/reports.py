@@ -580,12 +580,15 @@ def scan_teammates(period, vendor):
 
 
 def hand_comments(
-    period, vendor, *, values=(), followed_up=None, teammate_id=None, achievements=False
+    period, vendor, *, values=(), followed_up=None, teammate_id=None, achievements=False, kind=None
 ):
-    """One page of rated conversations, newest first, with the number of all of them."""
+    """One page of rated conversations, newest first, with the number of all of them (R3 is of
+    the teammates' ratings by default, B6: `kind`)."""
 
     def where(alias):
         sql = f"{alias}rated_at >= %s AND {alias}rated_at < %s" if period else "TRUE"
+        if kind:
+            sql += f" AND {alias}kind = '{kind}'"
         if values:
             sql += f" AND {alias}value IN ({', '.join(str(int(v)) for v in values)})"
         if followed_up is not None:
@@ -789,9 +792,11 @@ def cases(manager, busiest_teammate: int):
         statements[span] = {
             "summary": hand_summary(period, vendor),
             "teammates": hand_teammates(period, vendor),
-            "low": hand_comments(period, vendor, values=(1, 2)),
-            "to follow up": hand_comments(period, vendor, values=(1, 2), followed_up=False),
-            "comments": hand_comments(period, vendor),
+            "low": hand_comments(period, vendor, values=(1, 2), kind="teammate"),
+            "to follow up": hand_comments(
+                period, vendor, values=(1, 2), followed_up=False, kind="teammate"
+            ),
+            "comments": hand_comments(period, vendor, kind="teammate"),
             "achievements": hand_comments(
                 None, vendor, teammate_id=busiest_teammate, achievements=True
             ),
