@@ -10,10 +10,13 @@ a floor that moves the same N messages the same way with no processing:
 
   webhook  SendGrid's Inbound Parse, "Send Raw" (a multipart form whose `email` field is the
            raw MIME), posted with HTTP basic auth through Django's test Client to anymail's
-           view at /inbound/sendgrid/ (M16) | floor: the same posts to a bare view that reads
-           the form and answers 200, through the same middleware
-  direct   mail_receive(message=raw) in a loop | floor: email.message_from_bytes(raw) with the
-           same policy (the parse mail_receive starts with)
+           view at /inbound/sendgrid/ (M16) | floors: the same posts to a bare view that reads
+           the form and answers 200, through the same middleware; and to one that also does
+           the minimal intake (below)
+  direct   mail_receive(message=raw) in a loop | floors: email.message_from_bytes(raw) with the
+           same policy (the parse mail_receive starts with); the minimal intake: that parse,
+           the text part read, and ONE INSERT of id, sender, subject and text into a table
+           of the bench's own (autocommit: one transaction a message, as mail_receive's)
   imap     imap_poll(url=…, limit=N) against a private Dovecot on 127.0.0.1 (the tests'
            helper, tests/email_channel/dovecot.py; skipped when dovecot-imapd is missing) |
            floor: one imap-tools connection that searches the unseen messages and, for each,
@@ -109,13 +112,49 @@ def floor_urls() -> str:
     def bare_form(request):
         return HttpResponse(str(len(request.POST["email"])), content_type="text/plain")
 
+    @csrf_exempt
+    def form_insert(request):
+        minimal_intake(request.POST["email"].encode("utf-8"))
+        return HttpResponse("ok", content_type="text/plain")
+
     module = types.ModuleType("bench_inbound_urls")
     module.urlpatterns = [
         path("bench/form", bare_form),
+        path("bench/form-insert", form_insert),
         path("", include("csat_project.urls")),
     ]
     sys.modules[module.__name__] = module
     return module.__name__
+
+
+FLOOR_TABLE = "bench_inbound_floor"
+
+
+def floor_table() -> None:
+    """The minimal intake's table: a message's id, sender, subject and text, nothing else."""
+    from django.db import connection
+
+    key = "serial PRIMARY KEY" if connection.vendor == "postgresql" else "integer PRIMARY KEY"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {FLOOR_TABLE} (id {key}, message_id text, sender text,"
+            " subject text, body text)"
+        )
+
+
+def minimal_intake(raw: bytes) -> None:
+    """The least a received message takes to be kept: parsed with mail_receive's policy, its
+    text part read, and ONE INSERT (autocommit: its own transaction, as each message is)."""
+    from django.db import connection
+
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    body = parsed.get_body(preferencelist=("plain",))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {FLOOR_TABLE} (message_id, sender, subject, body)"
+            " VALUES (%s, %s, %s, %s)",
+            [parsed["Message-ID"], parsed["From"], parsed["Subject"], body.get_content()],
+        )
 
 
 # --- the messages -------------------------------------------------------------------------------
@@ -187,11 +226,14 @@ def webhook(new: list[bytes], replies: list[bytes]):
 
     warm = messages("webhook-warm", 1)[0]
     post_all("/bench/form", warm)()
+    post_all("/bench/form-insert", warm)()
     post_all("/inbound/sendgrid/", warm)()
     for kind, raws in (("new", new), ("reply", replies)):
         floor = rate(len(raws), post_all("/bench/form", raws))
+        intake = rate(len(raws), post_all("/bench/form-insert", raws))
         measured = rate(len(raws), post_all("/inbound/sendgrid/", raws))
         yield kind, measured, floor, "bare view reading the form"
+        yield kind, measured, intake, "the same + parse + one INSERT (minimal intake)"
 
 
 def direct(new: list[bytes], replies: list[bytes]):
@@ -203,11 +245,18 @@ def direct(new: list[bytes], replies: list[bytes]):
     def parse_all(raws):
         return lambda: [email.message_from_bytes(raw, policy=email.policy.default) for raw in raws]
 
-    receive_all(messages("direct-warm", 1)[0])()
+    def intake_all(raws):
+        return lambda: [minimal_intake(raw) for raw in raws]
+
+    warm = messages("direct-warm", 1)[0]
+    receive_all(warm)()
+    intake_all(warm)()
     for kind, raws in (("new", new), ("reply", replies)):
         floor = rate(len(raws), parse_all(raws))
+        intake = rate(len(raws), intake_all(raws))
         measured = rate(len(raws), receive_all(raws))
         yield kind, measured, floor, "email.message_from_bytes"
+        yield kind, measured, intake, "parse + text part + one INSERT (minimal intake)"
 
 
 def imap(new: list[bytes], replies: list[bytes]):
@@ -262,6 +311,7 @@ PATHS = {"webhook": webhook, "direct": direct, "imap": imap}
 def main():
     args = parse()
     setup_django(args)
+    floor_table()
     from django.db import connection
 
     from conversations.models import Conversation, Part

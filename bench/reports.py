@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/csat_bench_reports"
 
 REQUESTS_PER_RATING = 1.6
-SPREAD_DAYS = 90
+SPREAD_DAYS = 365  # a year: the year-long periods take every rating
 VALUE_WEIGHTS = {5: 35, 4: 25, 3: 15, 2: 12, 1: 13}  # CSAT about 60 %, as in the demo data
 COMMENT_SHARE = {5: 0.25, 4: 0.2, 3: 0.3, 2: 0.5, 1: 0.55}  # about 30 % overall
 REASONS_ONLY_SHARE = 0.2  # low ratings that only tick reasons, without a text
@@ -115,6 +115,7 @@ def setup_django(args):
 
     call_command("migrate", verbosity=0)
     settings.DEBUG = False
+    settings.ROOT_URLCONF = "reports_urls"  # bench/: the product's URLs and the floor page
 
 
 # --- seeding ------------------------------------------------------------------------------------
@@ -209,7 +210,7 @@ class Seeder:
                         contact_role(n),
                         f"Customer {contact_base + n}",
                         f"customer{contact_base + n}@example.com",
-                        self.now - timedelta(days=120),
+                        self.now - timedelta(days=SPREAD_DAYS + 30),
                     )
                     for n in range(contacts)
                 ),
@@ -429,6 +430,7 @@ BOT_COLUMNS = {
     },
     "ratings_ratingrequest": {"kind": "teammate"},
     "ratings_rating": {"kind": "teammate"},
+    "conversations_contact": {"language": ""},  # L1: the installation's default language
 }
 CONVERSATION_COLUMNS = [
     "id",
@@ -578,12 +580,15 @@ def scan_teammates(period, vendor):
 
 
 def hand_comments(
-    period, vendor, *, values=(), followed_up=None, teammate_id=None, achievements=False
+    period, vendor, *, values=(), followed_up=None, teammate_id=None, achievements=False, kind=None
 ):
-    """One page of rated conversations, newest first, with the number of all of them."""
+    """One page of rated conversations, newest first, with the number of all of them (R3 is of
+    the teammates' ratings by default, B6: `kind`)."""
 
     def where(alias):
         sql = f"{alias}rated_at >= %s AND {alias}rated_at < %s" if period else "TRUE"
+        if kind:
+            sql += f" AND {alias}kind = '{kind}'"
         if values:
             sql += f" AND {alias}value IN ({', '.join(str(int(v)) for v in values)})"
         if followed_up is not None:
@@ -622,13 +627,20 @@ def run_sql(sql_and_params) -> None:
 
 def timed(function, repeat: int) -> float:
     """Median milliseconds of `repeat` calls, after one warm-up call."""
+    return timed_cpu(function, repeat)[0]
+
+
+def timed_cpu(function, repeat: int) -> tuple[float, float]:
+    """Median wall and median CPU milliseconds (this process: Django, the driver; not the
+    database server) of `repeat` calls, after one warm-up call."""
     function()
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         function()
         times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+    return statistics.median(times), statistics.median(cpu)
 
 
 def fetch(client, url: str) -> None:
@@ -642,23 +654,74 @@ def fetch(client, url: str) -> None:
         assert response.content
 
 
+FLOOR_URL = "/bench/reports-floor/"
+YEAR_DAYS = 365
+
+
+def periods():
+    """The default period (last 30 days) and a year (365 days to today, as `from`/`to`)."""
+    from datetime import timedelta as days
+
+    from reports.selectors import Period, period_last
+
+    month = period_last(30)
+    year = Period(first_day=month.last_day - days(days=YEAR_DAYS - 1), last_day=month.last_day)
+    return {"30 d": (month, ""), "year": (year, f"from={year.first_day}&to={year.last_day}")}
+
+
+def page_list(busiest_teammate: int) -> list:
+    """(name, url, key of the hand-written statement, period key): the real pages, each over
+    the default 30 days and over a year; R4 all time. The query strings are the pages' own
+    (`reaction` for R3's filter)."""
+    pages = []
+    for span, (_, query) in periods().items():
+        amp = f"&{query}" if query else ""
+        question = f"?{query}" if query else ""
+        pages += [
+            (f"R1 summary, {span}", f"/reports/{question}", "summary", span),
+            (f"R2 teammates, {span}", f"/reports/teammates/{question}", "teammates", span),
+            (f"R3 low, {span}", f"/reports/comments/?reaction=1&reaction=2{amp}", "low", span),
+            (
+                f"R3 to follow up, {span}",
+                f"/reports/comments/?reaction=1&reaction=2&followed=no{amp}",
+                "to follow up",
+                span,
+            ),
+            (f"R3 comments, {span}", f"/reports/comments/{question}", "comments", span),
+            (f"R2 teammates.csv, {span}", f"/reports/teammates.csv{question}", "teammates", span),
+        ]
+    pages.insert(
+        6,
+        (
+            "R4 achievements, all time",
+            f"/reports/achievements/?teammate={busiest_teammate}",
+            "achievements",
+            "30 d",
+        ),
+    )
+    return pages
+
+
 def page_cases(manager, busiest_teammate: int) -> list:
-    """The real pages through Django's test Client, as a manager; the query strings are the
-    pages' own (`reaction` for R3's filter; R4 is all time unless a period is given)."""
+    """The real pages through Django's test Client, as a manager."""
     from django.test import Client
 
     client = Client()
     client.force_login(manager)
-    pages = [
-        ("/reports/", "summary"),
-        ("/reports/teammates/", "teammates"),
-        ("/reports/comments/?reaction=1&reaction=2", "low"),
-        ("/reports/comments/?reaction=1&reaction=2&followed=no", "to follow up"),
-        ("/reports/comments/", "comments"),
-        (f"/reports/achievements/?teammate={busiest_teammate}", "achievements"),
-        ("/reports/teammates.csv", "teammates"),
+    return [
+        (name, lambda url=url: fetch(client, url), key, span)
+        for name, url, key, span in page_list(busiest_teammate)
     ]
-    return [(url, lambda url=url: fetch(client, url), key) for url, key in pages]
+
+
+def floor_case(manager):
+    """The floor: an empty page through the same decorators (login, the reports'
+    permission), session, middleware and base template (`bench/reports_urls.py`)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(manager)
+    return lambda: fetch(client, FLOOR_URL)
 
 
 def selector_cases(busiest_teammate: int) -> list:
@@ -667,69 +730,101 @@ def selector_cases(busiest_teammate: int) -> list:
 
     from reports import selectors
 
-    period = selectors.period_last(30)
-
     def page_of(queryset):
         page = Paginator(queryset, PAGE_SIZE).page(1)
         return list(page.object_list), page.paginator.count
 
-    def summary():
+    def summary(period):
         selectors.csat_summary(period=period)
         selectors.csat_trend(period=period)
         selectors.teammates_for_filter()
 
-    return [
-        ("csat_summary + csat_trend", summary, "summary"),
-        ("teammates_table", lambda: selectors.teammates_table(period=period), "teammates"),
+    rows = []
+    for span, (period, _) in periods().items():
+        rows += [
+            (f"csat_summary + csat_trend, {span}", lambda p=period: summary(p), "summary", span),
+            (
+                f"teammates_table, {span}",
+                lambda p=period: selectors.teammates_table(period=p),
+                "teammates",
+                span,
+            ),
+            (
+                f"comments(values=(1, 2)), {span}",
+                lambda p=period: page_of(selectors.comments(period=p, values=(1, 2))),
+                "low",
+                span,
+            ),
+            (
+                f"comments(values=(1, 2), followed_up=False), {span}",
+                lambda p=period: page_of(
+                    selectors.comments(period=p, values=(1, 2), followed_up=False)
+                ),
+                "to follow up",
+                span,
+            ),
+            (
+                f"comments(), {span}",
+                lambda p=period: page_of(selectors.comments(period=p)),
+                "comments",
+                span,
+            ),
+        ]
+    rows.append(
         (
-            "comments(values=(1, 2)) page 1",
-            lambda: page_of(selectors.comments(period=period, values=(1, 2))),
-            "low",
-        ),
-        (
-            "comments(values=(1, 2), followed_up=False)",
-            lambda: page_of(selectors.comments(period=period, values=(1, 2), followed_up=False)),
-            "to follow up",
-        ),
-        ("comments() page 1", lambda: page_of(selectors.comments(period=period)), "comments"),
-        (
-            "achievements(all time) page 1",
+            "achievements(all time)",
             lambda: page_of(selectors.achievements(teammate_id=busiest_teammate)),
             "achievements",
-        ),
-    ]
+            "30 d",
+        )
+    )
+    return rows
 
 
 def cases(manager, busiest_teammate: int):
-    """(mode, [(name, run the page once, the hand-written statement)])."""
+    """(mode, floor or None, [(name, run the page once, the hand-written statement, the
+    scan statement or None)])."""
     from django.db import connection
 
-    from reports.selectors import period_last
-
     vendor = connection.vendor
-    period = period_last(30)
-    statements = {
-        "summary": hand_summary(period, vendor),
-        "teammates": hand_teammates(period, vendor),
-        "low": hand_comments(period, vendor, values=(1, 2)),
-        "to follow up": hand_comments(period, vendor, values=(1, 2), followed_up=False),
-        "comments": hand_comments(period, vendor),
-        "achievements": hand_comments(
-            None, vendor, teammate_id=busiest_teammate, achievements=True
-        ),
-    }
-    scans = {"summary": scan_summary(period, vendor), "teammates": scan_teammates(period, vendor)}
+    statements, scans = {}, {}
+    for span, (period, _) in periods().items():
+        statements[span] = {
+            "summary": hand_summary(period, vendor),
+            "teammates": hand_teammates(period, vendor),
+            "low": hand_comments(period, vendor, values=(1, 2), kind="teammate"),
+            "to follow up": hand_comments(
+                period, vendor, values=(1, 2), followed_up=False, kind="teammate"
+            ),
+            "comments": hand_comments(period, vendor, kind="teammate"),
+            "achievements": hand_comments(
+                None, vendor, teammate_id=busiest_teammate, achievements=True
+            ),
+        }
+        scans[span] = {
+            "summary": scan_summary(period, vendor),
+            "teammates": scan_teammates(period, vendor),
+        }
     mode, rows = "pages", page_cases(manager, busiest_teammate)
+    floor = floor_case(manager)
     logging.disable(logging.ERROR)  # a page that fails is reported below, not with its trace
     try:
-        for _, run_page, _ in rows:
+        floor()
+        for _, run_page, _, _ in rows:
             run_page()
     except Exception as error:  # noqa: BLE001 - any failure: measure the selectors instead
         mode = f"selectors, not the pages ({type(error).__name__}: {error})"
-        rows = selector_cases(busiest_teammate)
+        rows, floor = selector_cases(busiest_teammate), None
     finally:
         logging.disable(logging.NOTSET)
-    return mode, [(name, run, statements[key], scans.get(key)) for name, run, key in rows]
+    return (
+        mode,
+        floor,
+        [
+            (name, run, statements[span][key], scans[span].get(key) if "csv" not in name else None)
+            for name, run, key, span in rows
+        ],
+    )
 
 
 def page_queries(run_page) -> list[tuple[float, str]]:
@@ -742,33 +837,56 @@ def page_queries(run_page) -> list[tuple[float, str]]:
     return [(float(query["time"]) * 1000, query["sql"]) for query in captured.captured_queries]
 
 
+PAGE_AIM_MS = 250
+FLOOR_AIM = 1.5
+
+
 def measure(size: int, manager, busiest_teammate: int, repeat: int, queries: bool) -> None:
     from django.db import connection
 
     from ratings.models import Rating, RatingRequest
-    from reports.selectors import period_last
 
-    period = period_last(30)
-    in_period = Rating.objects.filter(rated_at__gte=period.start, rated_at__lt=period.end)
-    sent = RatingRequest.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
-    mode, rows = cases(manager, busiest_teammate)
+    mode, floor, rows = cases(manager, busiest_teammate)
+    spans = []
+    for span, (period, _) in periods().items():
+        in_period = Rating.objects.filter(rated_at__gte=period.start, rated_at__lt=period.end)
+        sent = RatingRequest.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+        spans.append(f"{span}: {in_period.count():,} ratings, {sent.count():,} requests")
     print(
-        f"\n{size:,} ratings on {connection.vendor}; last 30 days: {in_period.count():,} ratings,"
-        f" {sent.count():,} requests; median of {repeat}; measuring {mode};"
-        f" machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"\n{size:,} ratings on {connection.vendor}; {'; '.join(spans)}; median of {repeat};"
+        f" measuring {mode}; machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
-    print(f"{'page':<52} {'page ms':>9} {'SQL ms':>9} {'ratio':>7} {'scan ms':>9}")
-    for name, run_page, statement, scan in rows:
-        page_ms = timed(run_page, repeat)
-        sql_ms = timed(lambda statement=statement: run_sql(statement), repeat)
-        scan_ms = f"{timed(lambda scan=scan: run_sql(scan), repeat):9.1f}" if scan else f"{'—':>9}"
+    floor_ms, floor_cpu = timed_cpu(floor, repeat) if floor else (None, None)
+    if floor_ms:
         print(
-            f"{name:<52} {page_ms:9.1f} {sql_ms:9.1f} {page_ms / sql_ms:7.2f} {scan_ms}",
+            "floor, an empty page through the same session, permission and base template:"
+            f" {floor_ms:.1f} ms, {floor_cpu:.1f} ms CPU"
+        )
+    print(
+        f"{'page':<34} {'page ms':>8} {'÷ floor':>7} {'CPU ms':>7} {'÷ floor':>7}"
+        f" {'SQL ms':>7} {'÷ SQL':>7} {'scan ms':>8}"
+    )
+    misses = []
+    for name, run_page, statement, scan in rows:
+        page_ms, page_cpu = timed_cpu(run_page, repeat)
+        sql_ms = timed(lambda statement=statement: run_sql(statement), repeat)
+        scan_ms = f"{timed(lambda scan=scan: run_sql(scan), repeat):8.1f}" if scan else f"{'—':>8}"
+        over_floor = page_ms / floor_ms if floor_ms else None
+        cpu_over = page_cpu / floor_cpu if floor_cpu else None
+        shown = f"{over_floor:7.2f}" if over_floor else f"{'—':>7}"
+        cpu_shown = f"{cpu_over:7.2f}" if cpu_over else f"{'—':>7}"
+        print(
+            f"{name:<34} {page_ms:8.1f} {shown} {page_cpu:7.1f} {cpu_shown}"
+            f" {sql_ms:7.1f} {page_ms / sql_ms:7.2f} {scan_ms}",
             flush=True,
         )
+        if page_ms > PAGE_AIM_MS or (over_floor or 0) > FLOOR_AIM:
+            misses.append(name)
         if queries:
             for ms, sql in page_queries(run_page):
                 print(f"    {ms:8.1f} ms  {' '.join(sql.split())[:110]}")
+    aims = f"aims: ≤ {PAGE_AIM_MS} ms a page, ≤ {FLOOR_AIM}× the floor"
+    print(f"{aims}; missed by: {', '.join(misses)}" if misses else f"{aims}: all met")
 
 
 def main():

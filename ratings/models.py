@@ -456,18 +456,22 @@ class Rating(models.Model):
                 fields=["rated_at", "id", "value", "teammate", "request"],
                 name="rating_rated_cover_idx",
             ),
-            models.Index(fields=["teammate", "rated_at"], name="rating_teammate_rated_idx"),
+            # G5: the reports filter a teammate's ratings by `teammate_key` (a deleted teammate's
+            # too), so their indexes are on it, not on the foreign key.
+            models.Index(fields=["teammate_key", "rated_at"], name="rating_teammate_rated_idx"),
             # R3's reaction filters; R1's reasons (only terrible and bad ratings have any).
             models.Index(fields=["value", "rated_at", "id"], name="rating_value_rated_idx"),
             # R3's follow-up list: terrible and bad ratings not followed up yet.
             models.Index(
                 fields=["rated_at", "id"],
+                # R3's "to follow up" counts them by kind (B6): an index-only count.
+                include=["kind"],
                 condition=models.Q(value__in=[1, 2], followed_up_at__isnull=True),
                 name="rating_follow_up_todo_idx",
             ),
             # R4: a teammate's positive ratings with a comment.
             models.Index(
-                fields=["teammate", "rated_at", "id"],
+                fields=["teammate_key", "rated_at", "id"],
                 condition=models.Q(value__in=[4, 5]) & ~models.Q(comment=""),
                 name="rating_achievements_idx",
             ),

@@ -470,7 +470,7 @@ def teammates_table(
 # --- R3 comments, R4 achievements ---------------------------------------------------------------
 
 
-def comments(
+def _comment_filters(
     *,
     period: Period,
     teammate_id: int | None = None,
@@ -480,8 +480,7 @@ def comments(
     with_comment: bool = False,
     kind: str | None = None,
 ) -> QuerySet:
-    """R3: rated conversations, newest first, with what the page and the CSV show; of one
-    kind (B6) or, by default, all."""
+    """R3's filters on the ratings alone (no join but a reason's)."""
     ratings = _ratings(period, teammate_id, kind)
     if values:
         ratings = ratings.filter(value__in=values)
@@ -491,11 +490,57 @@ def comments(
         ratings = ratings.filter(followed_up_at__isnull=not followed_up)
     if with_comment:
         ratings = ratings.exclude(comment="")
+    return ratings
+
+
+def comments(**filters) -> QuerySet:
+    """R3: rated conversations, newest first, with what the page and the CSV show; of one
+    kind (B6) or, by default, all. `filters`: those of `_comment_filters`."""
     return (
-        ratings.select_related("teammate", "request__contact", "conversation", "followed_up_by")
+        _comment_filters(**filters)
+        .select_related("teammate", "request__contact", "conversation", "followed_up_by")
         .annotate(teammate_name=_teammate_name())
         .order_by("-rated_at", "-id")
     )
+
+
+# What R3's page shows of each rating (the CSV and the API read more): the list's query
+# loads these columns only, not every column of the five rows each rating joins.
+COMMENT_PAGE_FIELDS = (
+    "id",
+    "value",
+    "comment",
+    "reasons",
+    "rated_at",
+    "followed_up_at",
+    "kind",
+    "teammate_key",
+    "conversation_id",
+    "teammate__name",
+    "request__contact__name",
+    "request__contact__email",
+    "conversation__subject",
+    "followed_up_by__username",
+    "followed_up_by__first_name",
+    "followed_up_by__last_name",
+)
+
+
+def comments_count(**filters) -> int:
+    """How many ratings `comments(**filters)` lists; one query. Filtered by the period, the
+    teammate, the reactions and the kind only, it adds up the daily figures (a few rows per
+    day: `ratings.figures` keeps them equal to a count of the ratings); with a reason, a
+    follow-up state or "with a comment", it counts the ratings, without the list's joins."""
+    if any(filters.get(name) for name in ("reason", "with_comment")) or (
+        filters.get("followed_up") is not None
+    ):
+        return _comment_filters(**filters).count()
+    values = filters.get("values") or [r.value for r in REACTIONS]
+    total = sum((F(value_column(value)) for value in values[1:]), F(value_column(values[0])))
+    rows = _figures(
+        DailyFigures, filters["period"], filters.get("teammate_id"), filters.get("kind")
+    )
+    return rows.aggregate(n=Coalesce(Sum(total), 0))["n"]
 
 
 def _teammate_name():

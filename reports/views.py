@@ -93,6 +93,16 @@ def _render(request, template, filters, teammates, status=200, **context):
     return render(request, template, context, status=status)
 
 
+LINK_MARK = 987654321  # an id no row has yet, replaced by each row's
+
+
+def _link_around(name: str) -> tuple[str, str]:
+    """`{% url name id %}` for every row at the cost of one `reverse`: the address before and
+    after the id (the lists' rows link to their conversation and follow-up by id)."""
+    before, after = reverse(name, args=[LINK_MARK]).split(str(LINK_MARK))
+    return before, after
+
+
 def _next_url(request, fallback: str) -> str:
     """The page a form was on (`next`, this site only), else `fallback`'s address."""
     target = request.POST.get("next", "")
@@ -221,6 +231,12 @@ def teammates(request):
                 "aria": ("descending" if descending else "ascending") if current else "",
             }
         )
+    # Each row links to its teammate's comments over the period: the address is made once,
+    # around the row's id, as `{% querystring filters.period_query teammate=… %}` makes it.
+    query = filters.period_query()
+    query["teammate"] = "0"
+    link = f"{reverse('reports:comments')}?{query.urlencode()}"
+    at = link.index("teammate=0") + len("teammate=")
     return _render(
         request,
         "reports/teammates.html",
@@ -228,6 +244,7 @@ def teammates(request):
         teammates,
         page="teammates",
         rows=rows,
+        comments_link=(link[:at], link[at + 1 :]),
         columns=columns,
         target=standards.target,
         standards=standards,
@@ -251,16 +268,29 @@ def _csv_refused(filters):
 # --- R3 comments --------------------------------------------------------------------------------
 
 
+def _comment_filters(filters) -> dict:
+    return {
+        "period": filters.period,
+        "teammate_id": filters.teammate_id,
+        "values": filters.values,
+        "reason": filters.reason,
+        "followed_up": filters.followed_up,
+        "with_comment": filters.with_comment,
+        "kind": filters.kind,
+    }
+
+
 def _comments(filters):
-    return selectors.comments(
-        period=filters.period,
-        teammate_id=filters.teammate_id,
-        values=filters.values,
-        reason=filters.reason,
-        followed_up=filters.followed_up,
-        with_comment=filters.with_comment,
-        kind=filters.kind,
-    )
+    return selectors.comments(**_comment_filters(filters))
+
+
+class CountedPaginator(Paginator):
+    """A paginator told how many there are (`selectors.comments_count`: from the daily
+    figures when it can) instead of counting the list's query, joins and all."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self.count = count
 
 
 @require_safe
@@ -271,7 +301,13 @@ def comments(request):
     reasons = selectors.reason_choices(period=filters.period)
     if filters.reason and filters.reason not in reasons:
         reasons.append(filters.reason)
-    ratings = Paginator(_comments(filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    found = _comment_filters(filters)
+    paginator = CountedPaginator(
+        selectors.comments(**found).only(*selectors.COMMENT_PAGE_FIELDS),
+        PAGE_SIZE,
+        count=selectors.comments_count(**found),
+    )
+    ratings = paginator.get_page(request.GET.get("page"))
     return _render(
         request,
         "reports/comments.html",
@@ -282,6 +318,9 @@ def comments(request):
         reasons=reasons,
         reactions=list(reversed(REACTIONS)),
         followed_choices=FOLLOWED_CHOICES,
+        conversation_link=_link_around("admin:conversations_conversation_change"),
+        follow_up_link=_link_around("reports:follow_up"),
+        next_url=request.get_full_path(),
     )
 
 
@@ -343,5 +382,6 @@ def achievements(request):
         ratings=ratings,
         manager=manager,
         subject=dict(teammates).get(teammate_id, ""),
+        conversation_link=_link_around("admin:conversations_conversation_change"),
         own=own is not None and teammate_id == own.pk,
     )

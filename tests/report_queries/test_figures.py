@@ -13,6 +13,8 @@ from reports.selectors import Period
 from tests.factories import TeammateFactory
 from tests.report_helpers import (
     DAY,
+    bot_rate,
+    make_manager,
     rate,
     rate_many,
     requested,
@@ -250,3 +252,57 @@ def test_reason_choices_are_the_configured_ones_then_others_seen_in_the_period(c
     ]
     feb = Period(first_day=date(2025, 2, 1), last_day=date(2025, 2, 28))
     assert selectors.reason_choices(period=feb) == [OTHER_REASON, REASON]
+
+
+def test_R3_count_from_the_daily_figures_is_the_number_of_ratings_listed(
+    capture, teammate, other_teammate
+):
+    """R3's "N ratings" adds up the daily figures when only the period, the teammate, the
+    reactions and the kind filter (`comments_count`): it must be the number the list holds,
+    at the period's edges, after a change of value, a deleted teammate (G5) and with the
+    bot's ratings (B6); the other filters count the ratings."""
+    first_second = datetime(2025, 3, 1, 0, 0, 0, tzinfo=UTC)
+    last_second = datetime(2025, 3, 31, 23, 59, 59, tzinfo=UTC)
+    rate(capture, teammate, 5, at=first_second, comment="Great")
+    rate(capture, teammate, 2, at=last_second, reasons=[REASON])
+    rate(capture, teammate, 1, at=first_second - timedelta(seconds=1))  # out
+    rate(capture, teammate, 1, at=last_second + timedelta(seconds=1))  # out
+    rate(capture, other_teammate, 1, at=DAY, comment="Slow", reasons=[OTHER_REASON])
+    rate(capture, other_teammate, 3, at=DAY + timedelta(hours=1))
+    changed = requested(capture, teammate, at=DAY)
+    with time_machine.travel(DAY + timedelta(minutes=1), tick=False):
+        rating_submit(token=token_for(changed), value=1)
+    with time_machine.travel(DAY + timedelta(minutes=2), tick=False):
+        rating_submit(token=token_for(changed), value=4)
+    bot_rate(capture, 2, at=DAY + timedelta(hours=2))
+    rating_follow_up(
+        rating=selectors.comments(period=MARCH_PERIOD, values=(1,)).get(),
+        by=make_manager().user,
+    )
+    gone = other_teammate.pk
+    other_teammate.user.delete()  # G5: their ratings stay theirs
+
+    cases = [
+        {},
+        {"values": (1, 2)},
+        {"values": (4,)},
+        {"values": (3, 5)},
+        {"teammate_id": teammate.pk},
+        {"teammate_id": gone, "values": (1,)},
+        {"kind": "bot"},
+        {"kind": "teammate", "values": (2,)},
+        {"values": (1, 2), "followed_up": False},
+        {"followed_up": True},
+        {"reason": REASON},
+        {"with_comment": True, "teammate_id": teammate.pk},
+        {"values": (5,), "kind": "bot"},
+    ]
+    counts = {}
+    for filters in cases:
+        listed = len(selectors.comments(period=MARCH_PERIOD, **filters))
+        counted = selectors.comments_count(period=MARCH_PERIOD, **filters)
+        assert counted == listed, filters
+        counts[tuple(filters.items())] = counted
+    assert counts[()] == 6  # 5, 2, other's 1 and 3, the changed 4, the bot's 2
+    assert counts[(("values", (1, 2)),)] == 3
+    assert counts[(("kind", "bot"),)] == 1
