@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("conversations", "0010_bot_close"),
-        ("ratings", "0015_bot_kind"),
+        ("ratings", "0016_batch_decisions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
