@@ -19,10 +19,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchkit  # noqa: E402
@@ -46,19 +49,68 @@ def manage(url: str, *args: str) -> str:
     return done.stdout
 
 
+class BackendCpu:
+    """The CPU seconds of the PostgreSQL backends serving database `url` while it runs: their
+    pids from `pg_stat_activity`, their time from /proc, sampled twice a second (the last
+    sample of each backend counts; a backend's last half second may be missed)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.seen: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.seen.values())
+
+    def _sample(self) -> None:
+        import psycopg
+
+        name = urlsplit(self.url).path.lstrip("/")
+        tick = os.sysconf("SC_CLK_TCK")
+        with psycopg.connect(self.url, autocommit=True) as db:
+            while not self.stop.wait(0.5):
+                pids = db.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s "
+                    "AND pid <> pg_backend_pid()",
+                    [name],
+                ).fetchall()
+                for (pid,) in pids:
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue  # gone, or another machine's
+                    self.seen[pid] = (int(fields[11]) + int(fields[12])) / tick
+
+
 def run(url: str, conversations: int, processes: int, seed: int) -> dict:
     benchkit.fresh_database(url)
     manage(url, "migrate", "--noinput", "-v0")
     before = load()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.monotonic()
-    out = manage(
-        url,
-        "seed_demo",
-        f"--conversations={conversations}",
-        f"--processes={processes}",
-        f"--seed={seed}",
-    )
+    with BackendCpu(url) as backends:
+        out = manage(
+            url,
+            "seed_demo",
+            f"--conversations={conversations}",
+            f"--processes={processes}",
+            f"--seed={seed}",
+        )
     seconds = time.monotonic() - began
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    python_cpu = (children.ru_utime + children.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
     played = re.search(r"\(([\d.]+) s for the conversations", out)
     return {
         "conversations": conversations,
@@ -66,6 +118,8 @@ def run(url: str, conversations: int, processes: int, seed: int) -> dict:
         "seconds": seconds,
         "rate": conversations / seconds,
         "played": float(played.group(1)) if played else float("nan"),
+        "python_ms": 1000 * python_cpu / conversations,
+        "postgres_ms": 1000 * backends.seconds / conversations,
         "load": f"{before} → {load()}",
         "summary": out.splitlines()[:12],
     }
@@ -85,15 +139,21 @@ def main() -> None:
     print(f"seed_demo --conversations {options.conversations} on {options.database_url}")
     print(
         f"{'processes':>9} {'total s':>8} {'conv/s':>7} {'played s':>9} {'100k at this rate':>18}"
-        f"  {'aim':<5} load (1, 5, 15 min: before → after)"
+        f"  {'aim':<5} {'CPU ms/conv (py + pg)':>22}  {'100k on 2 idle cores':>20}"
+        "  load (1, 5, 15 min: before → after)"
     )
     for processes in options.processes:
         row = run(options.database_url, options.conversations, processes, options.seed)
         at_100k = 100_000 / row["rate"]
         aim = "ok" if at_100k <= AIM_SECONDS_100K else "MISS"
+        cpu = row["python_ms"] + row["postgres_ms"]
+        # The least 100k can take on 2 cores at this CPU a conversation, all of it in parallel.
+        idle = 100_000 * cpu / 1000 / 2
         print(
             f"{processes:>9} {row['seconds']:>8.1f} {row['rate']:>7.0f} {row['played']:>9.1f} "
-            f"{at_100k / 60:>14.1f} min  {aim:<5} {row['load']}",
+            f"{at_100k / 60:>14.1f} min  {aim:<5} "
+            f"{cpu:>7.1f} ({row['python_ms']:.1f} + {row['postgres_ms']:.1f})"
+            f"  {idle / 60:>16.1f} min  {row['load']}",
             flush=True,
         )
         if options.summary:

@@ -1,8 +1,10 @@
 """Demo data made through the services: `manage.py seed_demo [--conversations N] [--if-empty]
-[--seed S]`.
+[--seed S] [--processes P] [--progress]`.
 
 The conversations come from `demo.play`; the rating side (a worker deciding on each close,
-customers answering their surveys) from `demo.customers`, through the `after_close` hook.
+customers answering their surveys) from `demo.customers`, through the `after_close` hook;
+`--processes` splits the timeline between processes (`demo.parallel`). What is written through
+the services and what set-based: README.md, *Demo data*.
 """
 
 import secrets
@@ -106,7 +108,10 @@ class Command(BaseCommand):
         "reports, contacts, workflows and "
         "conversations over the last 90 days in every state, on both channels, from every "
         "origin; each close decided by the rating rules, and a share of the surveys answered, "
-        "changed and commented on."
+        "changed and commented on. Every conversation, part, close, decision, rating, change "
+        "and comment goes through its service; the contacts are written together by "
+        "contacts_create (each checked as contact_create checks one), and the email threads' "
+        "sent-mail records after the run."
     )
 
     def add_arguments(self, parser):
