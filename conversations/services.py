@@ -46,6 +46,7 @@ from conversations.people import (  # noqa: F401 - offered here under their DESI
     TEAMMATES_GROUP,
     contact_create,
     contact_language_set,
+    contacts_create,
     teammate_create,
 )
 from conversations.signals import conversation_closed, part_added

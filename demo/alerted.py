@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from conversations import clock
-from demo.common import ReceiverOff
+from demo.common import ReceiverOff, chunks
 from ratings.alerts import on_rating_event_recorded, rating_alert_record
 from ratings.models import Rating, RatingAlert
 from ratings.signals import rating_event_recorded
@@ -23,13 +23,18 @@ def alerts_off() -> ReceiverOff:
 
 def alert_newest_terrible(conversation_ids: list[int]) -> RatingAlert | None:
     """The alert of the newest terrible rating among these conversations, queued now."""
-    rating = (
-        Rating.objects.filter(conversation_id__in=conversation_ids, value=Rating.Value.TERRIBLE)
-        .order_by("-rated_at", "-id")
-        .first()
-    )
-    if rating is None:
+    newest = [
+        rating
+        for chunk in chunks(conversation_ids, 2000)
+        if (
+            rating := Rating.objects.filter(conversation_id__in=chunk, value=Rating.Value.TERRIBLE)
+            .order_by("-rated_at", "-id")
+            .first()
+        )
+    ]
+    if not newest:
         return None
+    rating = max(newest, key=lambda r: (r.rated_at, r.id))
     with transaction.atomic():
         rating_alert_record(rating=rating, kind=RatingAlert.Kind.RATED, at=clock.now())
     return RatingAlert.objects.filter(rating=rating, kind=RatingAlert.Kind.RATED).first()

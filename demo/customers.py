@@ -31,6 +31,7 @@ from conversations import clock
 from conversations.models import Conversation, Teammate
 from demo.common import DAY, HOUR, MINUTE, between, chunks, pause
 from demo.play import FollowUp
+from demo.steps import Plan
 from demo.text import sample_text
 from ratings.models import Rating, RatingDecision, RatingEvent, RatingRequest, RatingSettings
 from ratings.rules import BOT, TEAMMATE, Windows
@@ -86,10 +87,16 @@ class Answer:
 
 class Customers:
     """The rating side of one demo run. `after_close` is the hook `demo.play.seed` calls after
-    each close. The same `rng` seed answers the same surveys the same way."""
+    each close, `before_play` the one before each conversation, `after_lead` the one after the
+    first conversations. The same `seed` answers the same surveys the same way: each
+    conversation's answers are drawn from a generator of its own (seeded by the run's seed and
+    the conversation's place in the plans), and each teammate's lean from another, so the
+    answers do not depend on the order the conversations are played in, nor on how many
+    processes play them."""
 
-    def __init__(self, *, rng: random.Random, now: datetime):
-        self.rng = rng
+    def __init__(self, *, seed: int | str, now: datetime):
+        self.seed = seed
+        self.rng = random.Random(f"ratings-{seed}")
         self.latest = now - NOW_MARGIN
         settings = RatingSettings.load()  # read once: the demo does not change them
         self.settings = settings
@@ -100,6 +107,16 @@ class Customers:
         self._windows: dict[tuple[int | None, str], Windows] = {}
         self.bot_answered = False  # B: whether a bot survey has been answered
         self._names: dict[int | None, str] = {}
+
+    def before_play(self, plan: Plan) -> None:
+        """The conversation's own generator, for its decision's follow-ups and its answers."""
+        self.rng = random.Random(f"ratings-{self.seed}-{plan.index}")
+
+    def after_lead(self) -> None:
+        """Coverage is forced among the first conversations only (`demo.play.LEAD`, played by
+        one process in time order): after them, chance alone decides."""
+        self.covered = len(COVERAGE)
+        self.bot_answered = True
 
     # the worker
 
@@ -219,7 +236,8 @@ class Customers:
 
     def pick_value(self, teammate_id: int | None) -> int:
         if teammate_id not in self.lean:
-            self.lean[teammate_id] = self.rng.uniform(*TEAMMATE_LEAN)
+            lean_rng = random.Random(f"lean-{self.seed}-{teammate_id}")
+            self.lean[teammate_id] = lean_rng.uniform(*TEAMMATE_LEAN)
         lean = self.lean[teammate_id]
         values = list(VALUE_WEIGHTS)
         weights = [

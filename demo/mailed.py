@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from conversations.models import Channel, Part
 from conversations.signals import part_added
-from demo.common import ReceiverOff
+from demo.common import ReceiverOff, chunks
 from mail.models import OutboundEmail
 from mail.outbound import MAILED_KINDS, on_part_added
 from mail.threading import part_message_id
@@ -25,7 +25,12 @@ def mail_off() -> ReceiverOff:
 
 
 def mark_mailed(conversation_ids: list[int]) -> int:
-    """Give the mailed parts of these conversations their Message-ID and a delivered email."""
+    """Give the mailed parts of these conversations their Message-ID and a delivered email,
+    `CHUNK` conversations at a time (a bounded `IN (…)`, a bounded list in memory)."""
+    return sum(_mark_mailed(chunk) for chunk in chunks(conversation_ids, CHUNK))
+
+
+def _mark_mailed(conversation_ids: list[int]) -> int:
     parts = list(
         Part.objects.filter(
             conversation_id__in=conversation_ids,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -31,6 +31,13 @@ from demo.steps import BotClose, Close, Plan
 
 # Conversations committed together (one transaction; each service call is a savepoint in it).
 BATCH = 200
+# The first conversations in time order, always played by the first process, in order: the
+# rating side forces its coverage (every reaction, a change, comments) among them.
+LEAD = 100
+# A batch that loses a deadlock to another seeding process is played again this many times.
+RETRIES = 5
+CONFLICT_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+SUMMARY_FIELDS = ("pk", "state", "channel", "origin", "contact_count", "reply_characters")
 
 
 @dataclass(frozen=True)
@@ -125,21 +132,74 @@ def figures(conversations: list[Conversation]) -> dict:
     }
 
 
+def play_batches(
+    plans: list[Plan],
+    *,
+    after_close: AfterClose | None = None,
+    before_play: Callable[[Plan], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    batch: int = BATCH,
+) -> list[int]:
+    """Play `plans` in order, `batch` conversations a transaction (each service call a
+    savepoint in it); return the conversations' ids. `before_play(plan)` runs before each plan
+    (the rating side draws each conversation's answers from its own generator, so a batch
+    played again draws the same). A batch that loses a deadlock or a serialization conflict to
+    another seeding process is rolled back and played again, a few times; any other failure
+    rolls back the batch under way and stops the run. `progress(n)` is told each conversation
+    made, and minus a batch's count when that batch is played again."""
+    made: list[int] = []
+    for chunk in chunks(plans, max(batch, 1)):
+        for attempt in itertools.count(1):
+            done = 0
+            try:
+                with transaction.atomic():
+                    ids = []
+                    for plan in chunk:
+                        if before_play:
+                            before_play(plan)
+                        ids.append(play(plan, after_close).pk)
+                        done += 1
+                        if progress:
+                            progress(1)
+            except OperationalError as error:
+                if progress and done:
+                    progress(-done)
+                if attempt >= RETRIES or not _conflict(error):
+                    raise
+                continue
+            made += ids
+            break
+    return made
+
+
+def _conflict(error: Exception) -> bool:
+    """A deadlock or serialization failure: the other process goes on, this batch can be
+    played again."""
+    return getattr(error.__cause__, "sqlstate", None) in CONFLICT_SQLSTATES
+
+
 def seed(
     *,
     conversations: int,
     seed: int,
     password: str,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
     now: datetime | None = None,
     after_close: AfterClose | None = None,
+    before_play: Callable[[Plan], None] | None = None,
+    after_lead: Callable[[], None] | None = None,
+    processes: int = 1,
     batch: int = BATCH,
 ) -> SeedReport:
     """Make the demo data: the teammates and the manager (missing ones get `password`), the
     workflows, about one contact per 2–3 conversations, and `conversations` conversations over
     the last 90 days. The same `seed` makes the same conversations. `after_close` adds
-    follow-ups to each close (see `play`). Conversations are committed `batch` at a time: each
-    service call is a savepoint inside it, and a failure rolls back the batch under way."""
+    follow-ups to each close (see `play`), `before_play` runs before each conversation.
+
+    The first `LEAD` conversations (in time order) are played here, then `after_lead()` (the
+    rating side stops forcing its coverage); the rest are played here too, or split between
+    `processes` processes (`demo.parallel`), each its own slice of the timeline, through the
+    same services: the same seed makes the same data with any number of processes."""
     began = time.monotonic()
     rng = random.Random(seed)
     now = now or timezone.now()
@@ -165,20 +225,34 @@ def seed(
 
     plans = plans_make(rng, conversations, cast, now) if conversations else []
     began_conversations = time.monotonic()
-    made = []
-    for chunk in chunks(plans, max(batch, 1)):
-        with transaction.atomic():
-            for plan in chunk:
-                made.append(play(plan, after_close))
-                if progress:
-                    progress(len(made), len(plans))
+    hooks = {"after_close": after_close, "before_play": before_play, "batch": batch}
+    lead, rest = plans[:LEAD], plans[LEAD:]
+    made = play_batches(lead, progress=progress, **hooks)
+    if after_lead:
+        after_lead()
+    if processes > 1 and rest:
+        from demo import parallel  # noqa: PLC0415 - only for a run in several processes
+
+        made += parallel.play(rest, processes=processes, progress=progress, **hooks)
+    else:
+        made += play_batches(rest, progress=progress, **hooks)
     finished = time.monotonic()
+    made_conversations = conversations_of(made)
     return SeedReport(
         seed=seed,
         cast=cast,
-        conversations=made,
+        conversations=made_conversations,
         plans=plans,
         seconds=finished - began,
         seconds_conversations=finished - began_conversations,
-        figures=figures(made),
+        figures=figures(made_conversations),
     )
+
+
+def conversations_of(ids: list[int]) -> list[Conversation]:
+    """The conversations made, in the order made, with the columns the summary counts."""
+    by_id = {}
+    for chunk in chunks(ids, 2000):
+        for conversation in Conversation.objects.filter(pk__in=chunk).only(*SUMMARY_FIELDS):
+            by_id[conversation.pk] = conversation
+    return [by_id[pk] for pk in ids]

@@ -1,4 +1,5 @@
-"""contact_create, teammate_create and conversation_start: the happy paths and each refusal."""
+"""contact_create, contacts_create, teammate_create and conversation_start: the happy paths and
+each refusal."""
 
 import pytest
 import time_machine
@@ -36,6 +37,45 @@ def test_contact_create_refuses_an_unknown_role(role):
 def test_contact_create_refuses_a_bad_email(email):
     with nothing_created("not a valid email address"):
         services.contact_create(role="user", name="Ada", email=email)
+
+
+# --- contacts_create (many at once, as contact_create checks one) ----------------------------
+
+
+@pytest.mark.django_db
+def test_contacts_create_makes_each_contact_as_contact_create_would():
+    made = services.contacts_create(
+        [
+            {"role": "user", "name": "  Ada  ", "email": " ada@example.com ", "external_id": "a1"},
+            {"role": "lead", "email": "bob@example.org"},
+        ]
+    )
+
+    assert all(c.pk for c in made)
+    rows = Contact.objects.order_by("pk").values_list("role", "name", "email", "external_id")
+    assert list(rows) == [
+        ("user", "Ada", "ada@example.com", "a1"),
+        ("lead", "", "bob@example.org", None),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"role": "visitor", "email": "c@example.com"}, "Unknown contact role"),
+        ({"role": "user", "email": "not-an-email"}, "not a valid email address"),
+        ({"role": "lead", "email": "c@example.com", "external_id": "x"}, "Only a user"),
+        ({"role": "user", "email": "c@example.com", "external_id": "a1"}, "given twice"),
+        ({"role": "user", "email": "c@example.com", "external_id": "taken"}, "exists already"),
+    ],
+)
+def test_contacts_create_refuses_a_bad_one_and_writes_none(bad, match):
+    services.contact_create(role="user", email="t@example.com", external_id="taken")
+    good = {"role": "user", "email": "ada@example.com", "external_id": "a1"}
+
+    with nothing_created(match):
+        services.contacts_create([good, bad])
 
 
 # --- teammate_create --------------------------------------------------------------------------

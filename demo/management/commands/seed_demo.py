@@ -1,11 +1,12 @@
 """Demo data made through the services: `manage.py seed_demo [--conversations N] [--if-empty]
-[--seed S]`.
+[--seed S] [--processes P] [--progress]`.
 
 The conversations come from `demo.play`; the rating side (a worker deciding on each close,
-customers answering their surveys) from `demo.customers`, through the `after_close` hook.
+customers answering their surveys) from `demo.customers`, through the `after_close` hook;
+`--processes` splits the timeline between processes (`demo.parallel`). What is written through
+the services and what set-based: README.md, *Demo data*.
 """
 
-import random
 import secrets
 import time
 
@@ -14,20 +15,29 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Max
 from django.test.utils import override_settings
 from django.utils import timezone
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from conversations.logins_made import login_made
 from conversations.models import Channel, Conversation, Origin, State
 from conversations.services import TEAMMATES_GROUP
 from conversations.signals import conversation_closed
-from demo import alerted, customers, languages, mailed, play
+from demo import alerted, customers, languages, mailed, parallel, play
 from ratings.configure import rating_settings_update
 from ratings.models import Rating, RatingSettings
 from ratings.rules import RULE_WORDS
 from ratings.services import on_conversation_closed
 from reports.access import MANAGERS_GROUP
 
-# Below this many conversations the run is too short for a progress bar.
-PROGRESS_FROM = 50
 # The receiver that queues a decision after each close (ratings/apps.py).
 RECEIVER_UID = "ratings.enqueue"
 
@@ -41,46 +51,51 @@ SEED_SETTINGS = {
 }
 
 
-class Progress:
-    """A bar redrawn in place (at most 20 times a second) on a terminal; elsewhere a line at
-    every tenth."""
+class RateColumn(ProgressColumn):
+    """Conversations a second, over rich's recent samples."""
 
-    WIDTH = 30
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f}/s" if speed else "  …/s", style="progress.data.speed")
+
+
+class Bar:
+    """The progress bar (rich.progress) on stderr: conversations made out of the total, their
+    rate, the time spent and the time left. Drawn on a terminal, or anywhere with `--progress`
+    (then, off a terminal, once at the end); otherwise nothing, so that `make run`'s output
+    and the tests' stay clean."""
 
     def __init__(self, out, *, enabled: bool):
-        self.out = out
         self.enabled = enabled
-        self.tty = out.isatty()
-        self.drawn_at = 0.0
-        self.tenth = -1
-        self.drew = False
+        self.progress = None
+        self.out = getattr(out, "_out", out)  # the stream under Django's OutputWrapper
 
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total < PROGRESS_FROM:
+    def start(self, total: int) -> None:
+        if not self.enabled or not total:
             return
-        if self.tty:
-            now = time.monotonic()
-            if done < total and now - self.drawn_at < 0.05:
-                return
-            self.drawn_at = now
-            filled = self.WIDTH * done // total
-            bar = "#" * filled + "." * (self.WIDTH - filled)
-            self._write(f"\r[{bar}] {done}/{total} {100 * done // total:3d}%")
-        else:
-            tenth = 10 * done // total
-            if tenth == self.tenth:
-                return
-            self.tenth = tenth
-            self._write(f"{done}/{total} conversations ({10 * tenth}%)\n")
-        self.drew = True
+        console = Console(file=self.out)
+        self.progress = Progress(
+            TextColumn("Seeding"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("conversations"),
+            RateColumn(),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self.task = self.progress.add_task("seed", total=total)
+        self.progress.start()
+
+    def __call__(self, advance: int) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task, advance)
 
     def finish(self) -> None:
-        if self.drew and self.tty:
-            self._write("\n")
-
-    def _write(self, text: str) -> None:
-        self.out.write(text, style_func=str, ending="")
-        self.out.flush()
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
 
 
 def _counts(counter, choices) -> str:
@@ -93,7 +108,10 @@ class Command(BaseCommand):
         "reports, contacts, workflows and "
         "conversations over the last 90 days in every state, on both channels, from every "
         "origin; each close decided by the rating rules, and a share of the surveys answered, "
-        "changed and commented on."
+        "changed and commented on. Every conversation, part, close, decision, rating, change "
+        "and comment goes through its service; the contacts are written together by "
+        "contacts_create (each checked as contact_create checks one), and the email threads' "
+        "sent-mail records after the run."
     )
 
     def add_arguments(self, parser):
@@ -118,6 +136,21 @@ class Command(BaseCommand):
             "(default: a new one, printed)",
         )
         parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            metavar="N",
+            help="play the conversations in N processes at once, each its own slice of the "
+            "timeline through the same services, so the same seed makes the same data "
+            "(PostgreSQL only; default 1)",
+        )
+        parser.add_argument(
+            "--progress",
+            action="store_true",
+            help="draw the progress bar even when stderr is not a terminal (on a terminal it "
+            "is drawn anyway)",
+        )
+        parser.add_argument(
             "--french-survey",
             action="store_true",
             help="also close one French customer's email conversation now (L2): its survey, "
@@ -137,11 +170,17 @@ class Command(BaseCommand):
         seed,
         verbosity,
         logins_file,
+        processes=1,
+        progress=False,
         french_survey=False,
         **options,
     ):
         if conversations < 0:
             raise CommandError("--conversations must be 0 or more.")
+        try:
+            parallel.check(processes)
+        except parallel.ParallelRefused as refused:
+            raise CommandError(str(refused)) from None
         if if_empty and Conversation.objects.exists():
             self.stdout.write("Demo data skipped: there are conversations already (--if-empty).")
             return
@@ -153,7 +192,8 @@ class Command(BaseCommand):
         now = timezone.now()
         User = get_user_model()
         users_before = User.objects.aggregate(last=Max("pk"))["last"] or 0
-        progress = Progress(self.stderr, enabled=verbosity > 0)
+        tty = self.stderr.isatty()
+        bar = Bar(self.stderr, enabled=verbosity > 0 and (progress or tty))
         # The demo decides each close itself, at its past moment (demo.customers); the receiver
         # would queue a task per close to decide again at the real time, for nothing.
         connected = conversation_closed.disconnect(dispatch_uid=RECEIVER_UID)
@@ -162,15 +202,20 @@ class Command(BaseCommand):
                 if conversations and not RatingSettings.current().ask_bot:
                     # B: the demo's bot closes some conversations alone; ask about it.
                     rating_settings_update(by=None, ask_bot=True)
-                rating_side = customers.Customers(rng=random.Random(f"ratings-{seed}"), now=now)
+                rating_side = customers.Customers(seed=seed, now=now)
+                bar.start(conversations)
                 report = play.seed(
                     conversations=conversations,
                     seed=seed,
                     password=password,
-                    progress=progress,
+                    progress=bar,
                     now=now,
                     after_close=rating_side.after_close,
+                    before_play=rating_side.before_play,
+                    after_lead=rating_side.after_lead,
+                    processes=processes,
                 )
+                bar.finish()
                 ratings = customers.figures([c.pk for c in report.conversations])
             mailed.mark_mailed([c.pk for c in report.conversations])
             # N: the newest terrible rating's alert goes out now (the worker sends it to the
@@ -179,7 +224,7 @@ class Command(BaseCommand):
         finally:
             if connected:
                 conversation_closed.connect(on_conversation_closed, dispatch_uid=RECEIVER_UID)
-            progress.finish()
+            bar.finish()
         self._summary(report, ratings, password, time.monotonic() - began)
         if french_survey and (contact := languages.french_survey()) is not None:
             self.stdout.write(
