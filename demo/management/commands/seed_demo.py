@@ -48,6 +48,10 @@ RECEIVER_UID = "ratings.enqueue"
 SEED_SETTINGS = {
     "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
     "DEBUG": False,
+    # Each close is decided at its own moment on the timeline, by its own task, as a quiet
+    # installation decides it: a D6 batch would decide other conversations' closes at this
+    # one's clock, and a slice seeded in another process at another clock.
+    "RATING_DECISION_BATCH": 1,
 }
 
 
