@@ -435,17 +435,13 @@ def conversation_bot_close(*, conversation: Conversation, quiet: bool = False) -
 
 
 def _close(conversation: Conversation, *, by: Teammate | None, quiet) -> ConversationClose:
-    # The roles of (at most two of) its contacts in the same statement as the lock (E1, E5):
-    # the contacts are the ones it was started with, and a close needs one query less.
-    roles = Contact.objects.filter(conversations=OuterRef("pk")).order_by().values("role")
-    locked = _locked(
-        conversation,
-        Conversation.objects.annotate(role_1=Subquery(roles[:1]), role_2=Subquery(roles[1:2])),
-    )
+    # The contact's role in the same statement as the lock (E1): read for a conversation with
+    # one contact only, as a group's role is "" (E5's); `contact_count` is kept at the start.
+    role = Contact.objects.filter(conversations=OuterRef("pk")).order_by().values("role")[:1]
+    locked = _locked(conversation, Conversation.objects.annotate(contact_role=Subquery(role)))
     if locked.state == State.CLOSED:
         raise ValidationError("This conversation is already closed.")
     now = clock.now()
-    roles = [role for role in (locked.role_1, locked.role_2) if role is not None]
     close = ConversationClose.objects.create(
         conversation=locked,
         closed_by=by,
@@ -459,7 +455,7 @@ def _close(conversation: Conversation, *, by: Teammate | None, quiet) -> Convers
         teammate_replied=locked.teammate_reply_count > 0,
         last_teammate_replier_id=locked.last_teammate_replier_id,
         contact_count=locked.contact_count,
-        contact_role=roles[0] if len(roles) == 1 else "",
+        contact_role=(locked.contact_role or "") if locked.contact_count == 1 else "",
     )
     locked.state = State.CLOSED
     locked.snoozed_until = None
