@@ -249,10 +249,8 @@ class _Batch:
         if close.pk != latest_close_id or conversation.state != State.CLOSED:
             self._record(close, rule="reopened", kind=kind)
             return
-        contact = self.contacts.get(close.conversation_id)
-        asked = None
-        if self.switches.fatigue_days is not None and close.contact_count == 1 and contact:
-            asked = self.last_asked.get(contact.pk)
+        contact = self.contacts.get(close.conversation_id)  # one contact only (E5)
+        asked = self.last_asked.get(contact.pk) if contact else None  # empty unless E9 is on
         facts = _facts(conversation, close, requests.get((conversation.pk, kind)), asked)
         rule = eligibility(facts, self.switches)
         if rule is not None:
@@ -279,8 +277,8 @@ class _Batch:
         )
 
     def save(self) -> list[RatingRequest]:
-        """The requests (their ids come back from the INSERT), the decisions, the day's
-        figures: a statement each (the figures one per day, teammate and kind)."""
+        """The requests (their ids come back from the INSERT), the decisions, the daily
+        figures: a statement each (the figures one per kind of request made)."""
         try:
             RatingRequest.objects.bulk_create(self.requests)
         except IntegrityError:
