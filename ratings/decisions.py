@@ -342,7 +342,7 @@ def _new_request(
         close=close,
         kind=kind,
         teammate_id=teammate_id,
-        teammate_key=teammate_id or 0,
+        teammate_key=teammate_id or 0,  # G5, as RatingRequest.save() sets it: bulk_create skips it
         contact=contact,
         channel=conversation.channel,
         app_id=settings.rating_app_id if conversation.channel == "messenger" else None,
