@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.text import Truncator
 
+from api import outbound
 from api.models import Webhook, WebhookDelivery
 
 
@@ -14,6 +15,14 @@ class WebhookForm(forms.ModelForm):
     class Meta:
         model = Webhook
         fields = ("url", "secret", "description", "active")
+
+    def clean_url(self):
+        """K6: a host that resolves to a refused address (or not at all) is not saved."""
+        url = self.cleaned_data["url"]
+        refusal = outbound.url_refusal(url)
+        if refusal:
+            raise forms.ValidationError(refusal, code="refused")
+        return url
 
 
 @admin.register(Webhook)

@@ -13,6 +13,12 @@ connection) is recorded and tried again after 1, 2, 4 … minutes (at most an ho
 tries, `MAX_ATTEMPTS` in all); the sweep, run every minute by a schedule, queues what is due,
 including whatever a lost task or a dead worker left behind.
 
+K5: the post goes through `api.outbound`: an address refused there (loopback, private,
+link-local …, unless WEBHOOK_ALLOW_PRIVATE), a host that does not resolve, a redirect (never
+followed) and a timeout are failures like the others: recorded in `last_error` in plain words
+and tried again by the same rules (the host may resolve elsewhere by then; every try is
+vetted again), given up after `MAX_ATTEMPTS`.
+
 What a receiver gets: the JSON body, and the headers
   X-CSAT-Event-Id      the event's id, the same on every try: drop repeats by it
   X-CSAT-Event-Type    rating.rated | rating.changed | rating.commented | rating.discarded
@@ -27,17 +33,15 @@ import hashlib
 import hmac
 import json
 import logging
-import urllib.error
-import urllib.request
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django_q.tasks import async_task
 
+from api import outbound
 from api.models import Webhook, WebhookDelivery
 from conversations import clock
 from ratings.models import Rating, RatingEvent
@@ -55,10 +59,6 @@ SIGNATURE_HEADER = "X-CSAT-Signature"
 TIMESTAMP_HEADER = "X-CSAT-Timestamp"
 EVENT_ID_HEADER = "X-CSAT-Event-Id"
 EVENT_TYPE_HEADER = "X-CSAT-Event-Type"
-
-
-def timeout_seconds() -> float:
-    return float(getattr(settings, "WEBHOOK_TIMEOUT", 5))
 
 
 # --- the outbox ---------------------------------------------------------------------------------
@@ -162,26 +162,14 @@ def signature_valid(*, secret: str, timestamp: str, body: bytes, signature: str)
     return hmac.compare_digest(expected, signature)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer we do not follow (it would turn the POST into a GET)."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
-def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST and return the status code; raises on a network failure."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with _opener.open(request, timeout=timeout_seconds()) as response:
-            response.read(1024)
-            return response.status
-    except urllib.error.HTTPError as error:
-        error.close()
-        return error.code
+def _failure(answer: outbound.Answer) -> str:
+    """The last error of an answer that is not a 2xx ("" for a 2xx)."""
+    if 200 <= answer.status < 300:
+        return ""
+    if 300 <= answer.status < 400:
+        # K5: a redirect is never followed (it could lead anywhere, a private address too).
+        return f"Redirect not followed ({answer.status} to {answer.location[:500] or '?'})."
+    return f"The receiver answered {answer.status}."
 
 
 def webhook_delivery_send(*, delivery_id: int) -> str:
@@ -210,11 +198,14 @@ def webhook_delivery_send(*, delivery_id: int) -> str:
     }
     status_code, error = None, ""
     try:
-        status_code = _post(delivery.webhook.url, body, headers)
+        # K5: resolved, vetted and connected to the vetted address; no redirect followed.
+        answer = outbound.post(delivery.webhook.url, body=body, headers=headers)
+    except outbound.OutboundError as failure:  # refused, unresolvable, timed out: it says so
+        error = str(failure)[:2000]
     except Exception as failure:  # noqa: BLE001 - any failure is recorded, then retried
         error = f"{type(failure).__name__}: {failure}"[:2000]
-    if status_code is not None and not 200 <= status_code < 300:
-        error = f"The receiver answered {status_code}."
+    else:
+        status_code, error = answer.status, _failure(answer)
     done = clock.now()
     outcome = {"locked_until": None, "last_status_code": status_code, "last_error": error}
     if not error:

@@ -308,7 +308,7 @@ SPECTACULAR_SETTINGS = {
         "id": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999},
     },
 }
-# Webhook deliveries (api.webhooks): seconds to wait for the receiver's answer.
+# Webhook deliveries (api.webhooks): seconds to connect (WEBHOOK_CONNECT_TIMEOUT's default, K5).
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
 
 # HTTPS hardening: on by default in production, off under DEBUG.
@@ -345,3 +345,12 @@ if env.str("CSAT_WORKER_STARTED_FILE", default=""):
         "path": env.str("CSAT_WORKER_STARTED_FILE"),
     }
     LOGGING["loggers"]["django-q"]["handlers"] = ["worker_started"]
+
+# K5, K6 (outbound requests guarded, api.outbound): webhook hosts that resolve to loopback,
+# private, link-local, multicast, reserved, shared or unspecified addresses are refused, when
+# saved and when connected, unless WEBHOOK_ALLOW_PRIVATE=true (a receiver on your own network).
+# Seconds to connect (all addresses tried; WEBHOOK_TIMEOUT's value by default, 5) and to send
+# the request and read the whole answer (10).
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=WEBHOOK_TIMEOUT)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)

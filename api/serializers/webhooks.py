@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.validators import URLValidator
 from rest_framework import serializers
 
+from api import outbound
 from api.fields import (
     StrictBooleanField,
     StrictCharField,
@@ -18,7 +19,9 @@ class WebhookSerializer(StrictModelSerializer):
     url = StrictURLField(
         max_length=500,
         validators=[URLValidator(schemes=["http", "https"])],
-        help_text="An http or https address; it receives a POST per rating event.",
+        help_text="An http or https address; it receives a POST per rating event. Its host "
+        "must resolve, and to public addresses only unless the server allows private ones "
+        "(K6).",
     )
     secret = StrictCharField(
         write_only=True,
@@ -33,6 +36,13 @@ class WebhookSerializer(StrictModelSerializer):
         model = Webhook
         fields = ["id", "url", "secret", "description", "active", "created_at"]
         read_only_fields = ["id", "created_at"]
+
+    def validate_url(self, value):
+        """K6: a host that resolves to a refused address (or not at all) is not saved."""
+        refusal = outbound.url_refusal(value)
+        if refusal:
+            raise serializers.ValidationError(refusal, code="refused")
+        return value
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
