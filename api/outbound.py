@@ -205,7 +205,15 @@ def connect_vetted(host: str, port: int, *, timeout: float) -> socket.socket:
             return sock
     if last is not None:
         raise last
-    raise TimedOut(f"Timed out: could not connect to {host} within {timeout:g} s.")
+    raise _connect_timed_out(host, timeout)
+
+
+def _connect_timed_out(host: str, seconds: float) -> TimedOut:
+    return TimedOut(f"Timed out: could not connect to {host} within {seconds:g} s.")
+
+
+def _answer_timed_out(seconds: float) -> TimedOut:
+    return TimedOut(f"Timed out: no complete answer within {seconds:g} s.")
 
 
 class _VettedConnection(http.client.HTTPConnection):
@@ -253,10 +261,8 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     try:
         try:
             connection.connect()
-        except TimeoutError:
-            raise TimedOut(
-                f"Timed out: could not connect to {parts.hostname} within {connect_timeout():g} s."
-            ) from None
+        except TimeoutError:  # the TLS handshake's
+            raise _connect_timed_out(parts.hostname, connect_timeout()) from None
         sock = connection.sock
         sock.settimeout(seconds)
 
@@ -274,10 +280,10 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
             response.read(MAX_BODY)
         except (OSError, http.client.HTTPException, ValueError) as error:
             if cut.is_set() or isinstance(error, TimeoutError):
-                raise TimedOut(f"Timed out: no complete answer within {seconds:g} s.") from None
+                raise _answer_timed_out(seconds) from None
             raise
         if cut.is_set():
-            raise TimedOut(f"Timed out: no complete answer within {seconds:g} s.")
+            raise _answer_timed_out(seconds)
         return Answer(status=response.status, location=response.getheader("Location", "") or "")
     finally:
         if timer is not None:

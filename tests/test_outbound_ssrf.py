@@ -194,6 +194,19 @@ def test_K5_an_address_written_in_the_url_is_named_once():
     assert outbound.address_refusal("[::1]", "::1") == "Refused: ::1 is a loopback address."
 
 
+@pytest.mark.parametrize(
+    "url, refusal",
+    [
+        ("http://2130706433/", "Refused: 2130706433 resolves to 127.0.0.1, a loopback address."),
+        ("http://0x7f.1/", "Refused: 0x7f.1 resolves to 127.0.0.1, a loopback address."),
+        ("http://127.1:8000/", "Refused: 127.1 resolves to 127.0.0.1, a loopback address."),
+    ],
+)
+def test_K5_odd_spellings_of_an_address_are_vetted_as_what_they_resolve_to(url, refusal):
+    """The resolved address is vetted, not the text of the URL."""
+    assert outbound.url_refusal(url) == refusal
+
+
 # --- K5: at connect time ------------------------------------------------------------------------
 
 
@@ -301,6 +314,31 @@ def test_K5_a_redirect_is_not_followed(receivers, rating_token, capture, allow_p
     assert len(receiver.received) == 1 and elsewhere.received == []
     assert (delivery.status, delivery.last_status_code) == ("pending", 302)
     assert delivery.last_error == f"Redirect not followed (302 to {elsewhere.url})."
+
+
+def test_K5_a_receiver_that_accepts_no_connection_is_cut_at_the_connect_timeout(
+    rating_token, capture, allow_private, settings
+):
+    """A listening socket whose queue is full: the connection never completes."""
+    settings.WEBHOOK_CONNECT_TIMEOUT = 0.5
+    full, waiting = socket.socket(), []
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    port = full.getsockname()[1]
+    try:
+        for _ in range(3):
+            waiting.append(socket.socket())
+            waiting[-1].setblocking(False)
+            waiting[-1].connect_ex(("127.0.0.1", port))
+        Webhook.objects.create(url=f"http://127.0.0.1:{port}/hook", secret=SECRET)
+        started = time.monotonic()
+        delivery = deliver(capture, rating_token)
+        assert time.monotonic() - started < 3
+    finally:
+        for sock in [*waiting, full]:
+            sock.close()
+    assert (delivery.status, delivery.last_status_code) == ("pending", None)
+    assert delivery.last_error == "Timed out: could not connect to 127.0.0.1 within 0.5 s."
 
 
 def test_K5_a_slow_receiver_is_cut_at_the_read_timeout(
