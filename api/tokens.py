@@ -10,6 +10,7 @@ hash.
 The rules live here; the API's authentication, the admin and `manage.py api_token` call them.
 """
 
+import re
 from datetime import timedelta
 from hmac import compare_digest
 
@@ -28,6 +29,10 @@ KEY_PREFIX = "csat_"
 LAST_USED_EVERY = timedelta(minutes=1)
 # K2: `--expires-days` and the admin's field take a whole number of days in this range.
 MAX_EXPIRES_DAYS = 3650
+
+# What a key can look like: ours (`csat_` and hex), DRF's before K1 (hex). Anything else (a NUL,
+# which PostgreSQL cannot compare; odd characters; a 10 kB string) is refused unread.
+KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 EXPIRES_DAYS_ERROR = f"The expiry must be a whole number of days from 1 to {MAX_EXPIRES_DAYS}."
 
@@ -94,6 +99,8 @@ def token_replace(token: ApiToken) -> str:
 def token_check(key: str) -> ApiToken:
     """K1: the token `key` names, read with its user and the user's teammate profile in one
     query (H3), or `TokenRefused`. Its last-used time is written if a minute has gone by."""
+    if not KEY_SHAPE.fullmatch(key):
+        raise TokenRefused("Invalid token.")
     digest = hash_token(key)
     candidates = ApiToken.objects.select_related("user", "user__teammate").filter(
         token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH]

@@ -366,3 +366,18 @@ def test_K2_revoking_is_deleting(admin_browser, teammate, api_client):
     assert response.status_code == 302
     assert not ApiToken.objects.exists()
     assert call(api_client, key).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "key", ["nul\x00key", "é" * 20, "a" * 129, "csat_" + "0" * 60 + "';--", "x" * 200_000]
+)
+def test_K1_a_key_of_no_possible_shape_is_refused_without_a_query(teammate, api_client, key):
+    """A NUL (which PostgreSQL cannot compare), odd characters, a huge string: 401, unread."""
+    with CaptureQueriesContext(connection) as seen:
+        response = call(api_client, key)
+    assert response.status_code == 401
+    assert response.json()["message"] in (
+        "Invalid token.",
+        "Invalid token header. Token string should not contain invalid characters.",
+    )
+    assert not [q for q in seen.captured_queries if "api_apitoken" in q["sql"]]
