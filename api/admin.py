@@ -133,7 +133,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def _show_key(self, request, token, key):
         self.message_user(
             request,
-            f"The key of {token.user}'s token {token.token_key}… is {key} — copy it now: it is "
-            "shown this once, only its hash is kept.",
+            f"The key of {token.user}'s token {token.token_key}… is {key}. {tokens.SHOWN_ONCE}",
             messages.WARNING,
         )

@@ -34,6 +34,8 @@ MAX_EXPIRES_DAYS = 3650
 # which PostgreSQL cannot compare; odd characters; a 10 kB string) is refused unread.
 KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
+# K2: said wherever a key is shown (the command, the admin's message).
+SHOWN_ONCE = "Copy it now: it is shown this once, only its hash is kept."
 EXPIRES_DAYS_ERROR = f"The expiry must be a whole number of days from 1 to {MAX_EXPIRES_DAYS}."
 
 

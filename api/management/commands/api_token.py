@@ -50,6 +50,6 @@ class Command(BaseCommand):
         self.stdout.write(key)
         expires = f"expires {token.expiry:%Y-%m-%d %H:%M} UTC" if token.expiry else "no expiry"
         self.stderr.write(
-            f"API token {token.token_key}… for {username!r} ({expires}). The key above is "
-            "shown this once: only its hash is kept."
+            f"API token {token.token_key}… for {username!r} ({expires}), its key above. "
+            + tokens.SHOWN_ONCE
         )
