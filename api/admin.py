@@ -87,6 +87,11 @@ class ApiTokenAddForm(forms.ModelForm):
         model = ApiToken
         fields = ("user",)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An inactive user's token would be refused (K1): none is made for one.
+        self.fields["user"].queryset = self.fields["user"].queryset.filter(is_active=True)
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):

@@ -335,10 +335,17 @@ def test_K2_the_admin_shows_a_new_key_once_and_lists_tokens_without_it(
         assert _shown_key(page) is None and token.digest not in html
 
 
-def test_K2_the_admin_refuses_a_bad_expiry_and_makes_nothing(admin_browser, teammate):
+def test_K2_the_admin_refuses_a_bad_expiry_or_an_inactive_user_and_makes_nothing(
+    admin_browser, teammate, other_teammate
+):
     for days in ("-1", "0", "3651", "soon"):
         response = admin_browser.post(ADD, {"user": teammate.user.pk, "expires_days": days})
-        assert response.status_code == 200 and response.context["adminform"].form.errors
+        assert response.status_code == 200
+        assert list(response.context["adminform"].form.errors) == ["expires_days"]
+    other_teammate.user.is_active = False
+    other_teammate.user.save(update_fields=["is_active"])
+    response = admin_browser.post(ADD, {"user": other_teammate.user.pk})
+    assert list(response.context["adminform"].form.errors) == ["user"]
     assert not ApiToken.objects.exists()
 
 
