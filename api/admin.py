@@ -1,12 +1,12 @@
 """Webhooks in the admin: Admins register them; their deliveries are records, shown read-only
-with what became of each try."""
+with what became of each try. API tokens (K2): listed by prefix, their keys shown once."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.text import Truncator
 
-from api import outbound
-from api.models import Webhook, WebhookDelivery
+from api import outbound, tokens
+from api.models import ApiToken, Webhook, WebhookDelivery
 
 
 class WebhookForm(forms.ModelForm):
@@ -78,3 +78,74 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ApiTokenAddForm(forms.ModelForm):
+    """K2: a new token: whose, and after how many days it stops working (empty: never)."""
+
+    expires_days = forms.IntegerField(
+        label="Expires after (days)",
+        required=False,
+        min_value=1,
+        max_value=tokens.MAX_EXPIRES_DAYS,
+        help_text="Empty: the token never expires.",
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ("user",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An inactive user's token would be refused (K1): none is made for one.
+        self.fields["user"].queryset = self.fields["user"].queryset.filter(is_active=True)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """K2: tokens by prefix, user, created, expires, last used, never a key (only its hash is
+    kept); adding or rotating one shows its key once, in a message; revoking is deleting."""
+
+    shown = ("token_key", "user", "created", "expiry", "last_used_at")
+    list_display = shown
+    list_select_related = ("user",)
+    search_fields = ("token_key", "user__username")
+    actions = ["rotate"]
+
+    def get_fields(self, request, obj=None):
+        return ("user", "expires_days") if obj is None else self.shown
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.shown
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiTokenAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a token is made, rotated or deleted, never edited
+
+    def has_rotate_permission(self, request):
+        return self.has_add_permission(request) and self.has_delete_permission(request)
+
+    def save_model(self, request, obj, form, change):
+        key = tokens.token_prepare(obj, expires_days=form.cleaned_data.get("expires_days"))
+        obj.save(force_insert=True)
+        self._show_key(request, obj, key)
+
+    @admin.action(
+        description="Rotate the selected tokens (each new key shown once)", permissions=["rotate"]
+    )
+    def rotate(self, request, queryset):
+        for token in queryset.select_related("user"):
+            key = tokens.token_replace(token)
+            self.log_change(request, token, "Rotated: a new key, the old one refused.")
+            self._show_key(request, token, key)
+
+    def _show_key(self, request, token, key):
+        self.message_user(
+            request,
+            f"The key of {token.user}'s token {token.token_key}… is {key}. {tokens.SHOWN_ONCE}",
+            messages.WARNING,
+        )

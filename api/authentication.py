@@ -1,20 +1,25 @@
 """The API's token: `Authorization: Token <key>` (`manage.py api_token <username>`)."""
 
-from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
+from api import tokens
+
 
 class TeammateTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication, the token read with its user and the user's teammate
-    profile in one query: every write in a conversation names the teammate who acted
-    (`conversations.selectors.teammate_of`), so each call needs the profile anyway."""
+    """DRF's header parsing (`Token <key>`, its errors for a malformed header), the key checked
+    by `api.tokens.token_check` (K1: its hash, in constant time; expiry; last used), the token
+    read with its user and the user's teammate profile in one query: every write in a
+    conversation names the teammate who acted (`conversations.selectors.teammate_of`), so each
+    call needs the profile anyway.
+
+    Not knox's `TokenAuthentication`: it reads the user's other tokens on every call (a query)
+    and deletes expired ones (a write on the hot path), has no teammate in its read, says
+    "Invalid token." for an expired one, and answers a non-UTF-8 header with a 500."""
 
     def authenticate_credentials(self, key):
-        model = self.get_model()
-        token = model.objects.select_related("user", "user__teammate").filter(key=key).first()
-        if token is None:
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
-        if not token.user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        try:
+            token = tokens.token_check(key)
+        except tokens.TokenRefused as refusal:
+            raise exceptions.AuthenticationFailed(refusal.message, code=refusal.code) from None
         return (token.user, token)

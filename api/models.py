@@ -39,6 +39,29 @@ class IdempotencyKey(models.Model):
         return f"{self.scope} {self.key}"
 
 
+class ApiToken(models.Model):
+    """K1: an API token, kept as its SHA-512 digest only (django-rest-knox's hash, `api.tokens`);
+    the key itself is shown once, when it is made (K2). `token_key`, the key's first characters
+    (knox's prefix, which also finds the row), names it in the admin. Refused after `expiry`;
+    `last_used_at` is written at most once a minute."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    token_key = models.CharField("prefix", max_length=25, db_index=True)
+    digest = models.CharField(max_length=128, unique=True)
+    created = models.DateTimeField(default=clock.now)
+    expiry = models.DateTimeField("expires", null=True, blank=True)
+    last_used_at = models.DateTimeField("last used", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self):
+        return f"{self.token_key}… ({self.user})"
+
+
 class Webhook(models.Model):
     """An address that receives every accepted rating, change and comment, signed with
     HMAC-SHA256 of `secret`."""

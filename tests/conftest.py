@@ -122,13 +122,14 @@ def api_client():
 @pytest.fixture
 def api_login(db):
     """A function: an API client that sends `user`'s token (`Authorization: Token …`)."""
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
+
+    from api.tokens import token_issue
 
     def login(user):
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, key = token_issue(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         return client
 
     return login

@@ -1,10 +1,8 @@
 """The teammate API on people: contacts (create, read, list with an email search) and
-teammates (read, list); and the `api_token` command that hands out tokens."""
+teammates (read, list). The `api_token` command that hands out tokens: test_api_tokens.py."""
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
 
 from conversations.models import Contact
 from tests.factories import ContactFactory, TeammateFactory
@@ -115,16 +113,3 @@ def test_a_wrong_token_is_a_401(api_client, db):
         "message": "Invalid token.",
         "fields": {},
     }
-
-
-def test_api_token_command_prints_and_rotates_a_token(teammate, capsys):
-    call_command("api_token", teammate.user.username)
-    key = capsys.readouterr().out.strip()
-    assert Token.objects.get(user=teammate.user).key == key
-    call_command("api_token", teammate.user.username)
-    assert capsys.readouterr().out.strip() == key
-    call_command("api_token", teammate.user.username, "--rotate")
-    rotated = capsys.readouterr().out.strip()
-    assert rotated != key and Token.objects.get(user=teammate.user).key == rotated
-    with pytest.raises(CommandError, match="no user"):
-        call_command("api_token", "nobody")

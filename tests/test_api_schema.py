@@ -12,7 +12,6 @@ from django.core.management import call_command
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -23,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.models import Webhook
+from api.tokens import token_issue
 from conversations import clock, services
 from csat_project.wsgi import application
 from ratings.services import rating_submit
@@ -126,8 +126,8 @@ def world(api_admin, capture):
 
 @pytest.fixture
 def admin_headers(api_admin, world, keep_connection):
-    token, _ = Token.objects.get_or_create(user=api_admin.user)
-    return {"Authorization": f"Token {token.key}"}
+    _, key = token_issue(user=api_admin.user)
+    return {"Authorization": f"Token {key}"}
 
 
 @schema.parametrize()

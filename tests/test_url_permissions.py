@@ -217,7 +217,6 @@ NO, READ, WORK = (403, 403), (200, 403), (200, 200)
 ADMIN_MODELS = {
     "auth.group": (NO, NO, WORK),
     "auth.user": (NO, NO, WORK),
-    "authtoken.tokenproxy": (NO, NO, WORK),
     "django_q.schedule": (NO, NO, WORK),
     "django_q.success": (NO, NO, READ),
     "django_q.failure": (NO, NO, READ),
@@ -237,6 +236,8 @@ ADMIN_MODELS = {
     # G3: the erasures' audit, the admins' (written by `contact_erase` and retention only).
     "ratings.erasure": (NO, NO, READ),
     "api.webhook": (NO, NO, WORK),
+    # K2: API tokens, the superusers' (as DRF's plain ones were); their keys shown once.
+    "api.apitoken": (NO, NO, WORK),
     "api.webhookdelivery": (NO, NO, READ),
     # M1, M14: what was mailed and what came attached, read by those who work the inbox;
     # M13: the messages that could not be taken in, for the admins to retry.
