@@ -8,9 +8,27 @@ from django.utils.text import Truncator
 from api import outbound, tokens
 from api.models import ApiToken, Webhook, WebhookDelivery
 
+SECRET_HELP = (
+    "Shared with the receiver: the body is signed with HMAC-SHA256 of it "
+    "(header X-CSAT-Signature). At least 16 characters. Never shown again once saved."
+)
+SECRET_SET_HELP = (
+    "A secret is set (never shown). Leave this empty to keep it, or type a new one "
+    "(at least 16 characters) to replace it."
+)
+
 
 class WebhookForm(forms.ModelForm):
     url = forms.URLField(label="URL", max_length=500, assume_scheme="https")
+    # K4: write-only. The page never carries the secret: the field is always rendered empty;
+    # on a webhook that has one, empty keeps it and the help text says only that one is set.
+    secret = forms.CharField(
+        min_length=16,
+        max_length=200,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=SECRET_HELP,
+    )
 
     class Meta:
         model = Webhook
@@ -23,6 +41,19 @@ class WebhookForm(forms.ModelForm):
         if refusal:
             raise forms.ValidationError(refusal, code="refused")
         return url
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.pop("secret", None)
+        if self.instance.pk and self.instance.secret:
+            self.fields["secret"].required = False
+            self.fields["secret"].help_text = SECRET_SET_HELP
+
+    def clean_secret(self):
+        secret = self.cleaned_data["secret"]
+        if not secret and self.instance.pk:
+            return self.instance.secret  # K4: empty keeps the current secret
+        return secret
 
 
 @admin.register(Webhook)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.db.models.signals import post_migrate
 
 from conversations.schedules import every_minute
@@ -23,3 +24,7 @@ class ApiConfig(AppConfig):
 
         rating_event_recorded.connect(on_rating_event_recorded, dispatch_uid="api.webhooks.outbox")
         post_migrate.connect(ensure_webhook_schedule, sender=self)
+        # K4: no deploy (nor migrate) without a valid FIELD_ENCRYPTION_KEY.
+        from conversations.encryption import key_check
+
+        checks.register(key_check, checks.Tags.security)

@@ -8,10 +8,11 @@ delivery is never lost nor sent for an answer that was refused.
 import uuid
 
 from django.conf import settings
-from django.core.validators import MinLengthValidator, URLValidator
+from django.core.validators import MaxLengthValidator, MinLengthValidator, URLValidator
 from django.db import models
 
 from conversations import clock
+from conversations.encryption import EncryptedTextField
 from conversations.models import Conversation
 from ratings.models import RatingEvent
 
@@ -64,7 +65,7 @@ class ApiToken(models.Model):
 
 class Webhook(models.Model):
     """An address that receives every accepted rating, change and comment, signed with
-    HMAC-SHA256 of `secret`."""
+    HMAC-SHA256 of `secret` (K3: encrypted in its column; K4: never shown after saving)."""
 
     url = models.URLField(
         "URL",
@@ -72,9 +73,8 @@ class Webhook(models.Model):
         validators=[URLValidator(schemes=["http", "https"])],
         help_text="Receives a POST with a JSON body for each rating event.",
     )
-    secret = models.CharField(
-        max_length=200,
-        validators=[MinLengthValidator(16)],
+    secret = EncryptedTextField(
+        validators=[MinLengthValidator(16), MaxLengthValidator(200)],
         help_text="Shared with the receiver: the body is signed with HMAC-SHA256 of it "
         "(header X-CSAT-Signature). At least 16 characters.",
     )

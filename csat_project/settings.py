@@ -353,3 +353,11 @@ if env.str("CSAT_WORKER_STARTED_FILE", default=""):
 WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
 WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=WEBHOOK_TIMEOUT)
 WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+
+# K3/K4: secrets kept in the database (webhook secrets) are encrypted with these Fernet keys,
+# comma-separated: the first encrypts, every one decrypts; rotate by putting a new key first,
+# running `manage.py rotate_encryption_key`, then dropping the old one. Required outside
+# DEBUG (a system check fails without it); under DEBUG a fixed, public development key is used.
+FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
+if not FIELD_ENCRYPTION_KEY and DEBUG:
+    FIELD_ENCRYPTION_KEY = ["ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGk="]

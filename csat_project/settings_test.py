@@ -33,3 +33,5 @@ SUPPORT_ADDRESS = "support@example.com"
 SUPPORT_NAME = "Support"
 MESSENGER_IDENTITY_SECRET = "test-messenger-secret"
 MESSENGER_ALLOWED_ORIGINS = ["http://host.example"]
+# K3: the suite's key for encrypted fields (DEBUG is off here, so no development key).
+FIELD_ENCRYPTION_KEY = ["dGVzdC1rZXktb2YtdGhlLXN1aXRlLW5vdC1zZWNyZXQ="]

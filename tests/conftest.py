@@ -1,6 +1,7 @@
 import importlib
 import os
 import shutil
+import socket
 
 import pytest
 from django.test import override_settings
@@ -191,3 +192,23 @@ def migration_groups(transactional_db):
             for action in ("view", "add", "change", "delete")
         )
     )
+
+
+@pytest.fixture
+def allow_private(settings):
+    """K5: these tests deliver to 127.0.0.1, which is refused by default: they opt in."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """The resolver (the one part outside this machine): names under example.com answer a
+    public address, as they would on the Internet (K6 resolves a host before saving it)."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == "example.com" or str(host).endswith(".example.com"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)

@@ -96,11 +96,6 @@ def receivers():
         receiver.close()
 
 
-@pytest.fixture
-def allow_private(settings):
-    settings.WEBHOOK_ALLOW_PRIVATE = True
-
-
 class Resolver:
     """socket.getaddrinfo for the names in `answers`: each call answers the next list of
     addresses (the last one again once they run out); other names as the system resolves."""

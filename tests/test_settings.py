@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +41,7 @@ SETTINGS_VARIABLES = {
     "LOG_LEVEL",
     "Q_LOG_LEVEL",
     "CSAT_WORKER_STARTED_FILE",
+    "FIELD_ENCRYPTION_KEY",
     # Not a setting, but the deploy check warns when it is set (browser tests set it).
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
@@ -68,6 +70,9 @@ def production_env(tmp_path):
             "BEHIND_TLS_PROXY": "false",
             "LOG_LEVEL": "WARNING",
             "PYTHONDONTWRITEBYTECODE": "1",
+            # K3: the keys of the encrypted fields, the new one first (rotation in progress).
+            "FIELD_ENCRYPTION_KEY": f"{Fernet.generate_key().decode()},"
+            f"{Fernet.generate_key().decode()}",
         }
     )
     return env
@@ -135,6 +140,24 @@ def test_the_hardening_is_on_by_default_in_production(production_env):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("key", ["", "not-a-fernet-key"])
+def test_K4_without_a_valid_field_encryption_key_the_deploy_check_fails(production_env, key):
+    production_env["FIELD_ENCRYPTION_KEY"] = key  # explicit, so a .env file can't supply one
+
+    result = _run(["manage.py", "check", "--deploy"], production_env)
+
+    assert result.returncode != 0
+    assert "csat.E001" in result.stderr and "FIELD_ENCRYPTION_KEY" in result.stderr
+
+
+def test_K4_debug_runs_with_the_development_key(production_env):
+    production_env.update({"DEBUG": "true", "FIELD_ENCRYPTION_KEY": ""})
+
+    assert _run(["manage.py", "check"], production_env).returncode == 0
+    keys = _settings(production_env, "FIELD_ENCRYPTION_KEY", read_dotenv=False)
+    Fernet(keys["FIELD_ENCRYPTION_KEY"][0])
 
 
 def test_without_a_secret_key_the_production_settings_refuse_to_load(production_env):
