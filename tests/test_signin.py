@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from axes.models import AccessAttempt
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client, override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -19,7 +20,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from csat_project.signin import CODE_MISSING, CODE_WRONG
-from tests.factories import UserFactory
+from tests.factories import TeammateFactory, UserFactory
 
 PASSWORD = "a-long-test-password"
 PAGES = ["/accounts/login/", "/admin/login/"]
@@ -351,3 +352,22 @@ def test_K8_two_factor_is_for_staff(db, clock):
     refused = browser.get("/accounts/two-factor/")
     assert refused.status_code == 403 and "for staff accounts" in refused.content.decode()
     assert browser.post("/accounts/two-factor/remove/", {"otp_token": "1"}).status_code == 403
+
+
+def test_K7_a_member_of_the_admins_group_lifts_a_lock(ann, clock):
+    """Not only superusers: the Admins group sees the attempts and deletes them (its
+    migration's grant), and a teammate does not."""
+    for _ in range(5):
+        sign_in("/accounts/login/", "ann", "wrong")
+    member = TeammateFactory(name="Abe Admins", email="abe@example.com")
+    member.user.groups.add(Group.objects.get(name="Admins"))
+    teammate = TeammateFactory(name="Tia Teammate", email="tia@example.com")
+    refused = Client()
+    refused.force_login(teammate.user)
+    assert refused.get("/admin/axes/accessattempt/").status_code == 403
+    admin = Client()
+    admin.force_login(member.user)
+    attempt = AccessAttempt.objects.get()
+    url = f"/admin/axes/accessattempt/{attempt.pk}/delete/"
+    assert admin.post(url, {"post": "yes"}).status_code == 302
+    assert signed_in(sign_in("/accounts/login/", "ann"))
