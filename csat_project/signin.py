@@ -204,7 +204,12 @@ class AdminSite(admin.AdminSite):
     login_form = AdminSigninForm
 
     def has_permission(self, request):
-        return super().has_permission(request) and second_factor_done(request)
+        if not super().has_permission(request):
+            return False
+        # Asked by the view's wrapper and again by each_context: one device query a request.
+        if not hasattr(request, "_second_factor_done"):
+            request._second_factor_done = second_factor_done(request)
+        return request._second_factor_done
 
     @method_decorator(never_cache)
     def login(self, request, extra_context=None):

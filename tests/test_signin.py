@@ -338,6 +338,11 @@ def test_K8_an_admin_removes_a_staff_users_device_in_the_admin(ann_with_device, 
     superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
     admin = Client()
     admin.force_login(superuser)
+    change = admin.get(f"/admin/otp_totp/totpdevice/{ann_with_device.pk}/change/")
+    assert change.status_code == 200
+    assert ann_with_device.key not in change.content.decode()  # never shown again
+    config = f"/admin/otp_totp/totpdevice/{ann_with_device.pk}/config/"
+    assert admin.get(config).status_code == 403
     url = f"/admin/otp_totp/totpdevice/{ann_with_device.pk}/delete/"
     assert admin.get(url).status_code == 200
     assert admin.post(url, {"post": "yes"}).status_code == 302
