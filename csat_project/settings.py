@@ -5,6 +5,7 @@ mail printed on the console. Production sets DEBUG=false, SECRET_KEY, ALLOWED_HO
 DATABASE_URL, REDIS_URL, EMAIL_URL and SITE_URL (see README.md).
 """
 
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -31,7 +32,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the sign-in's site (K8: csat_project.signin.AdminSite).
+    "csat_project.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,6 +45,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    # K7: failed sign-ins counted in the database (axes); K8: TOTP two-factor (django-otp).
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "conversations",
     "mail",
     "ratings",
@@ -60,8 +66,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # K8: request.user.is_verified() (the session's second factor).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # K7: last, as axes asks: turns a refused sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "csat_project.urls"
@@ -109,8 +119,12 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Django's ModelBackend, with a user's permissions read in one query (csat_project.auth).
-AUTHENTICATION_BACKENDS = ["csat_project.auth.ModelBackend"]
+# K7: axes' backend first (it refuses a locked-out sign-in before any password is checked),
+# then Django's ModelBackend, with a user's permissions read in one query (csat_project.auth).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "csat_project.auth.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -361,3 +375,30 @@ WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
 if not FIELD_ENCRYPTION_KEY and DEBUG:
     FIELD_ENCRYPTION_KEY = ["ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGk="]
+
+# Sign-in (K7, K8). K7: failed sign-ins at /accounts/login/ and /admin/login/ are counted in the
+# database (shared by every process; an admin lifts a lock in Admin → Access attempts or with
+# `manage.py axes_reset`): SIGNIN_FAILURE_LIMIT failures for one user name, or from one address,
+# lock it for SIGNIN_COOLOFF_MINUTES after the last one. The address is the throttles' (the
+# proxy's X-Forwarded-For behind BEHIND_TLS_PROXY, else the peer).
+SIGNIN_FAILURE_LIMIT = env.int("SIGNIN_FAILURE_LIMIT", default=5)
+SIGNIN_COOLOFF_MINUTES = env.int("SIGNIN_COOLOFF_MINUTES", default=15)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = SIGNIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=SIGNIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_CLIENT_IP_CALLABLE = "csat_project.signin.client_address"
+AXES_LOCKOUT_CALLABLE = "csat_project.signin.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# A refused attempt during a lock-out does not push its end further: the page's time holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The code is never kept with a failed attempt's form data (the password never is).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
+AXES_VERBOSE = False
+# K8: staff may turn on a TOTP second factor (/accounts/two-factor/); with this on, a superuser
+# without one is sent there and kept out of the admin until it is set up.
+OTP_REQUIRED_FOR_SUPERUSERS = env.bool("OTP_REQUIRED_FOR_SUPERUSERS", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="csat")
+# The admin never shows a device's key or QR code again (Admin → TOTP devices): nobody copies a
+# teammate's second factor from there.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True

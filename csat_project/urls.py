@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
+from csat_project.signin import SigninForm, two_factor, two_factor_remove
 from csat_project.views import healthz, home
 from mail.webhooks import inbound_webhook
 
@@ -17,9 +18,15 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        # K7, K8: the sign-in's form (a code for those with two-factor sign-in on).
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=SigninForm
+        ),
         name="login",
     ),
+    # K8: a staff user's own second factor.
+    path("accounts/two-factor/", two_factor, name="two_factor"),
+    path("accounts/two-factor/remove/", two_factor_remove, name="two_factor_remove"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("reports/", include("reports.urls")),
     path("api/", include("api.urls")),

@@ -45,6 +45,13 @@ ROUTES = {
     "healthz": ("GET", "/healthz", _all(200)),
     "accounts/login/": ("GET", "/accounts/login/", _staff(200, 302, 302, 302)),
     "accounts/logout/": ("POST", "/accounts/logout/", _all(302)),
+    # K8: a staff user's own second factor (set up with a GET's form); its removal is a POST
+    "accounts/two-factor/": ("GET", "/accounts/two-factor/", _staff(302, 200, 200, 200)),
+    "accounts/two-factor/remove/": (
+        "GET",
+        "/accounts/two-factor/remove/",
+        _staff(302, 405, 405, 405),
+    ),
     # R1–R5
     "reports/": ("GET", "/reports/", _staff(302, 302, 200, 200)),
     # without a target: the form's error (400) for those allowed to set it
@@ -249,6 +256,12 @@ ADMIN_MODELS = {
     "messenger.messengersettings": ((403, 404), (403, 404), (200, 404)),
     # In development, every message sent (to anyone): the admins' (mail.devbox).
     "mail.sentmail": (NO, NO, READ),
+    # K7: failed sign-ins (a lock is lifted by deleting its attempts) and successful ones,
+    # written by axes only; K8: the staff's TOTP devices (a lost phone's removed here).
+    "axes.accessattempt": (NO, NO, READ),
+    "axes.accesslog": (NO, NO, READ),
+    "axes.accessfailurelog": (NO, NO, READ),
+    "otp_totp.totpdevice": (NO, NO, WORK),
 }
 
 
