@@ -328,10 +328,39 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"routine_tasks": {"()": "csat_project.logs.RoutineTaskLines"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "routine_tasks": {"()": "csat_project.logs.RoutineTaskLines"},
+        # K18: no customer token in a log line (`/rate/<token>/` → `/rate/[redacted]/`).
+        "redact_tokens": {"()": "csat_project.logs.RedactTokens"},
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]},
+        # Django's own (runserver's request lines), declared again to carry K18's filter.
+        "django.server": {
+            "level": "INFO",
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # K18: on the logger itself too, so that every handler (the console's, a test's)
+        # gets the redacted record: "Not Found: /rate/[redacted]/".
+        "django.request": {"filters": ["redact_tokens"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["redact_tokens"],
+        },
         "django-q": {
             "level": env.str("Q_LOG_LEVEL", default="INFO"),
             "filters": ["routine_tasks"],
