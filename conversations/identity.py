@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from conversations.languages import language_clean, language_match
 from conversations.models import Contact
@@ -133,6 +134,15 @@ def contact_details_set(*, contact: Contact, email="", name="") -> Contact:
     contact.email, contact.name = email or contact.email, name or contact.name
     contact.save(update_fields=fields)
     return contact
+
+
+def messenger_links_revoke(*, contact_ids) -> int:
+    """K19: every Messenger link made so far for these contacts is refused from now on (a
+    new link works); how many contacts. The number the links carry is raised in one
+    statement, so two revokes at once both count."""
+    return Contact.objects.filter(pk__in=list(contact_ids)).update(
+        messenger_links_epoch=F("messenger_links_epoch") + 1
+    )
 
 
 def session_token(contact: Contact) -> str:

@@ -374,3 +374,7 @@ if env.str("CSAT_WORKER_STARTED_FILE", default=""):
         "path": env.str("CSAT_WORKER_STARTED_FILE"),
     }
     LOGGING["loggers"]["django-q"]["handlers"] = ["worker_started"]
+
+# K19: a Messenger link (`/messenger/<token>/`) is refused this many days after it was made
+# (and at once after the contact's "Revoke Messenger links").
+MESSENGER_LINK_MAX_AGE_DAYS = env.int("MESSENGER_LINK_MAX_AGE_DAYS", default=30)
