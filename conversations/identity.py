@@ -146,32 +146,46 @@ def messenger_links_revoke(*, contact_ids) -> int:
 
 
 def session_token(contact: Contact) -> str:
-    """W4: the widget's credential for this contact."""
-    return signing.dumps({"c": contact.pk}, salt=SESSION_SALT, compress=False)
+    """W4: the widget's credential for this contact. K19: it carries the contact's
+    `messenger_links_epoch`, so "Revoke Messenger links" ends the sessions too."""
+    payload = {"c": contact.pk, "e": contact.messenger_links_epoch}
+    return signing.dumps(payload, salt=SESSION_SALT, compress=False)
 
 
-def session_contact_id(token) -> int:
-    """W4: the contact id a session token names, read without a query; `IdentityRefused`
-    when it was altered or has expired."""
+def _session_payload(token) -> tuple[int, int]:
+    """W4: (contact id, K19 revoke number) of a session token; `IdentityRefused` when it was
+    altered or has expired. A session made before K19 counts as number 0."""
     if isinstance(token, str) and 0 < len(token) <= 200:
         try:
             payload = signing.loads(
                 token, salt=SESSION_SALT, max_age=settings.MESSENGER_SESSION_HOURS * 3600
             )
-            return int(payload["c"])
-        except (signing.BadSignature, KeyError, TypeError, ValueError):
+            return int(payload["c"]), int(payload.get("e", 0))
+        except (signing.BadSignature, AttributeError, KeyError, TypeError, ValueError):
             pass
     raise IdentityRefused(SESSION_ENDED)
 
 
-def session_contact_of(contact_id: int) -> Contact | None:
-    """W4, G2: the contact a session names, None when gone or erased (the session ended)."""
-    return Contact.objects.filter(pk=contact_id, erased_at__isnull=True).first()
+def session_contact_id(token) -> int:
+    """W4: the contact id a session token names, read without a query; `IdentityRefused`
+    when it was altered or has expired."""
+    return _session_payload(token)[0]
+
+
+def session_contact_of(contact_id: int, *, epoch: int | None = None) -> Contact | None:
+    """W4, G2: the contact a session names, None when gone or erased (the session ended);
+    K19: with `epoch`, None too when the contact's links were revoked since."""
+    contacts = Contact.objects.filter(pk=contact_id, erased_at__isnull=True)
+    if epoch is not None:
+        contacts = contacts.filter(messenger_links_epoch=epoch)
+    return contacts.first()
 
 
 def session_contact(token) -> Contact:
-    """W4: the contact a session token names; `IdentityRefused` when altered or expired."""
-    contact = session_contact_of(session_contact_id(token))
+    """W4: the contact a session token names; `IdentityRefused` when altered or expired,
+    or (K19) when the contact's links were revoked after it was made."""
+    contact_id, epoch = _session_payload(token)
+    contact = session_contact_of(contact_id, epoch=epoch)
     if contact is None:
         raise IdentityRefused(SESSION_ENDED)
     return contact

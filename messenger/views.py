@@ -254,9 +254,8 @@ def threads(request):
     if _etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
         response = HttpResponse(status=304)
     else:
-        contact = services.session_contact_of(contact_id)  # G2: none once erased
-        if contact is None:
-            raise services.IdentityRefused(services.SESSION_ENDED)
+        # G2: refused once erased; K19: once the contact's links were revoked
+        contact = services.session_contact(request.META.get(SESSION_HEADER, ""))
         with translation.override(contact_language(contact)):  # L2
             response = render(
                 request,

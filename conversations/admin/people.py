@@ -37,7 +37,7 @@ class ContactAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             f"Messenger links revoked for {count} contact(s): the links sent before no longer "
-            "open; a new link works.",
+            "open and their open Messenger sessions end; a new link works.",
         )
 
     def get_actions(self, request):

@@ -190,3 +190,52 @@ def test_K19_a_link_whose_revoke_number_was_altered_is_refused(client, contact):
     rest = token.partition(":")[2]
     forged = signing.dumps({"k": contact.pk, "e": 1}, salt=MESSENGER_SALT, compress=True)
     assert _page(client, forged.partition(":")[0] + ":" + rest).status_code == 404
+
+
+def _threads(client, session, etag=None):
+    headers = {"HTTP_X_MESSENGER_SESSION": session}
+    if etag:
+        headers["HTTP_IF_NONE_MATCH"] = etag
+    return client.get(reverse("messenger:threads"), **headers)
+
+
+def test_K19_a_revoke_ends_the_widget_sessions_made_before_it(client, contact):
+    """A session the widget got (from a link, or any identity) names the revoke number too:
+    after a revoke it is refused on every endpoint that reads the contact, and a new
+    session works."""
+    from conversations.identity import SESSION_ENDED, session_token
+    from conversations.services import messenger_links_revoke
+
+    session = _session(client, messenger_link_token(contact)).json()["session"]
+    assert _threads(client, session).status_code == 200
+    messenger_links_revoke(contact_ids=[contact.pk])
+    before = _state()
+    refused = _threads(client, session)
+    assert refused.status_code == 403 and refused.json()["message"] == SESSION_ENDED
+    me = client.post(
+        reverse("messenger:me"),
+        json.dumps({"email": "x@example.com"}),
+        content_type="application/json",
+        HTTP_X_MESSENGER_SESSION=session,
+    )
+    assert me.status_code == 403
+    start = client.post(
+        reverse("messenger:start"),
+        json.dumps({"body": "Hello?"}),
+        content_type="application/json",
+        HTTP_X_MESSENGER_SESSION=session,
+    )
+    assert start.status_code == 403
+    assert _state() == before
+    contact.refresh_from_db()
+    assert _threads(client, session_token(contact)).status_code == 200
+
+
+def test_K19_a_session_made_before_k19_counts_as_number_0(client, contact):
+    from conversations.identity import SESSION_SALT
+    from conversations.services import messenger_links_revoke
+
+    old = signing.dumps({"c": contact.pk}, salt=SESSION_SALT, compress=False)
+    assert _threads(client, old).status_code == 200
+    messenger_links_revoke(contact_ids=[contact.pk])
+    assert _threads(client, old).status_code == 403
