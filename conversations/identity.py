@@ -10,13 +10,20 @@
 - W4 The widget's session is a signed token naming the contact, valid for
   `MESSENGER_SESSION_HOURS`; it travels in a header, never in a cookie, so no other site can
   ride on it (no CSRF) and the host page never sees it.
+- K19 A `user_hash` may expire: `"<unix seconds>.<hex HMAC-SHA256 of user_id NUL unix
+  seconds>"` (`user_hash_timestamped`) is refused `MESSENGER_IDENTITY_MAX_AGE_HOURS` after
+  that time (and 5 minutes or more ahead of it); with `MESSENGER_IDENTITY_REQUIRE_TIMESTAMP`
+  the plain, never-expiring hash is refused. A session names the contact's
+  `messenger_links_epoch`, so "Revoke Messenger links" ends it (`messenger_links_revoke`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+import time
 
 from django.conf import settings
 from django.core import signing
@@ -33,6 +40,8 @@ SESSION_SALT = "csat.messenger.session"
 MAX_USER_ID = 255
 MAX_NAME = 200
 SESSION_ENDED = "Your session has ended: reload the page to start again."
+TIMESTAMPED_HASH = re.compile(r"([0-9]{1,12})\.([0-9a-f]{64})")
+CLOCK_SKEW_SECONDS = 300  # K19: a host server's clock may be this far ahead of ours
 IDENTITY_REFUSED = "We could not verify who you are, so no conversations are shown."
 
 
@@ -48,6 +57,33 @@ def user_hash(user_id: str, secret: str | None = None) -> str:
     """W1: what the host app's server computes for `user_id` (see the README's snippets)."""
     key = (settings.MESSENGER_IDENTITY_SECRET if secret is None else secret).encode()
     return hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()
+
+
+def user_hash_timestamped(user_id: str, issued_at: int, secret: str | None = None) -> str:
+    """K19: the `user_hash` that expires, as the host app's server computes it at
+    `issued_at` (unix seconds): "<issued_at>.<hex HMAC-SHA256 of user_id, NUL, issued_at>".
+    The NUL keeps it apart from any plain hash: no user id has one (W1 refuses it)."""
+    return f"{int(issued_at)}.{user_hash(_stamped(user_id, int(issued_at)), secret)}"
+
+
+def _stamped(user_id: str, issued_at: int) -> str:
+    return f"{user_id}\x00{issued_at}"
+
+
+def _user_hash_valid(user_id: str, given: str, secret: str) -> bool:
+    """W1, K19: `given` proves `user_id`: the plain hash (unless a timestamp is required),
+    or a timestamped one within `MESSENGER_IDENTITY_MAX_AGE_HOURS` of its time."""
+    given = given.strip().lower()
+    stamped = TIMESTAMPED_HASH.fullmatch(given)
+    if stamped is None:
+        if settings.MESSENGER_IDENTITY_REQUIRE_TIMESTAMP:
+            return False
+        return hmac.compare_digest(user_hash(user_id, secret), given)
+    issued_at, digest = int(stamped[1]), stamped[2]
+    age = time.time() - issued_at
+    if age > settings.MESSENGER_IDENTITY_MAX_AGE_HOURS * 3600 or age < -CLOCK_SKEW_SECONDS:
+        return False
+    return hmac.compare_digest(user_hash(_stamped(user_id, issued_at), secret), digest)
 
 
 def _details(email, name) -> tuple[str, str]:
@@ -72,8 +108,8 @@ def messenger_user(*, user_id, user_hash_given, email="", name="", language="") 
     user_id = str(user_id).strip()
     if not secret or not user_id or len(user_id) > MAX_USER_ID or "\x00" in user_id:
         raise IdentityRefused()
-    if not isinstance(user_hash_given, str) or not hmac.compare_digest(
-        user_hash(user_id, secret), user_hash_given.strip().lower()
+    if not isinstance(user_hash_given, str) or not _user_hash_valid(
+        user_id, user_hash_given, secret
     ):
         raise IdentityRefused()
     email, name = _details(email, name)

@@ -378,3 +378,10 @@ if env.str("CSAT_WORKER_STARTED_FILE", default=""):
 # K19: a Messenger link (`/messenger/<token>/`) is refused this many days after it was made
 # (and at once after the contact's "Revoke Messenger links").
 MESSENGER_LINK_MAX_AGE_DAYS = env.int("MESSENGER_LINK_MAX_AGE_DAYS", default=30)
+# K19: a timestamped Messenger `user_hash` ("<unix seconds>.<HMAC of user_id NUL unix seconds>")
+# is refused this many hours after its time; with REQUIRE_TIMESTAMP the plain hash (which never
+# expires) is refused too. Off by default: host apps that sign the plain id keep working.
+MESSENGER_IDENTITY_MAX_AGE_HOURS = env.int("MESSENGER_IDENTITY_MAX_AGE_HOURS", default=24)
+MESSENGER_IDENTITY_REQUIRE_TIMESTAMP = env.bool(
+    "MESSENGER_IDENTITY_REQUIRE_TIMESTAMP", default=False
+)
