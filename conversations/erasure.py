@@ -68,7 +68,17 @@ def contact_personal_data_erase(*, contact: Contact, now: datetime) -> ErasedCou
     contact.name, contact.email = ERASED_NAME, ""
     contact.external_id = contact.visitor_id = None
     contact.erased_at = now
-    contact.save(update_fields=["name", "email", "external_id", "visitor_id", "erased_at"])
+    contact.messenger_links_epoch += 1  # K19: the links sent to them end too
+    contact.save(
+        update_fields=[
+            "name",
+            "email",
+            "external_id",
+            "visitor_id",
+            "erased_at",
+            "messenger_links_epoch",
+        ]
+    )
     return ErasedCounts(conversations=len(ids), parts=parts)
 
 

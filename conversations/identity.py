@@ -10,18 +10,26 @@
 - W4 The widget's session is a signed token naming the contact, valid for
   `MESSENGER_SESSION_HOURS`; it travels in a header, never in a cookie, so no other site can
   ride on it (no CSRF) and the host page never sees it.
+- K19 A `user_hash` may expire: `"<unix seconds>.<hex HMAC-SHA256 of user_id NUL unix
+  seconds>"` (`user_hash_timestamped`) is refused `MESSENGER_IDENTITY_MAX_AGE_HOURS` after
+  that time (and 5 minutes or more ahead of it); with `MESSENGER_IDENTITY_REQUIRE_TIMESTAMP`
+  the plain, never-expiring hash is refused. A session names the contact's
+  `messenger_links_epoch`, so "Revoke Messenger links" ends it (`messenger_links_revoke`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+import time
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from conversations.languages import language_clean, language_match
 from conversations.models import Contact
@@ -32,6 +40,8 @@ SESSION_SALT = "csat.messenger.session"
 MAX_USER_ID = 255
 MAX_NAME = 200
 SESSION_ENDED = "Your session has ended: reload the page to start again."
+TIMESTAMPED_HASH = re.compile(r"([0-9]{1,12})\.([0-9a-f]{64})")
+CLOCK_SKEW_SECONDS = 300  # K19: a host server's clock may be this far ahead of ours
 IDENTITY_REFUSED = "We could not verify who you are, so no conversations are shown."
 
 
@@ -47,6 +57,33 @@ def user_hash(user_id: str, secret: str | None = None) -> str:
     """W1: what the host app's server computes for `user_id` (see the README's snippets)."""
     key = (settings.MESSENGER_IDENTITY_SECRET if secret is None else secret).encode()
     return hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()
+
+
+def user_hash_timestamped(user_id: str, issued_at: int, secret: str | None = None) -> str:
+    """K19: the `user_hash` that expires, as the host app's server computes it at
+    `issued_at` (unix seconds): "<issued_at>.<hex HMAC-SHA256 of user_id, NUL, issued_at>".
+    The NUL keeps it apart from any plain hash: no user id has one (W1 refuses it)."""
+    return f"{int(issued_at)}.{user_hash(_stamped(user_id, int(issued_at)), secret)}"
+
+
+def _stamped(user_id: str, issued_at: int) -> str:
+    return f"{user_id}\x00{issued_at}"
+
+
+def _user_hash_valid(user_id: str, given: str, secret: str) -> bool:
+    """W1, K19: `given` proves `user_id`: the plain hash (unless a timestamp is required),
+    or a timestamped one within `MESSENGER_IDENTITY_MAX_AGE_HOURS` of its time."""
+    given = given.strip().lower()
+    stamped = TIMESTAMPED_HASH.fullmatch(given)
+    if stamped is None:
+        if settings.MESSENGER_IDENTITY_REQUIRE_TIMESTAMP:
+            return False
+        return hmac.compare_digest(user_hash(user_id, secret), given)
+    issued_at, digest = int(stamped[1]), stamped[2]
+    age = time.time() - issued_at
+    if age > settings.MESSENGER_IDENTITY_MAX_AGE_HOURS * 3600 or age < -CLOCK_SKEW_SECONDS:
+        return False
+    return hmac.compare_digest(user_hash(_stamped(user_id, issued_at), secret), digest)
 
 
 def _details(email, name) -> tuple[str, str]:
@@ -71,8 +108,8 @@ def messenger_user(*, user_id, user_hash_given, email="", name="", language="") 
     user_id = str(user_id).strip()
     if not secret or not user_id or len(user_id) > MAX_USER_ID or "\x00" in user_id:
         raise IdentityRefused()
-    if not isinstance(user_hash_given, str) or not hmac.compare_digest(
-        user_hash(user_id, secret), user_hash_given.strip().lower()
+    if not isinstance(user_hash_given, str) or not _user_hash_valid(
+        user_id, user_hash_given, secret
     ):
         raise IdentityRefused()
     email, name = _details(email, name)
@@ -135,33 +172,56 @@ def contact_details_set(*, contact: Contact, email="", name="") -> Contact:
     return contact
 
 
+def messenger_links_revoke(*, contact_ids) -> int:
+    """K19: every Messenger link made so far for these contacts is refused from now on (a
+    new link works); how many contacts. The number the links carry is raised in one
+    statement, so two revokes at once both count."""
+    return Contact.objects.filter(pk__in=list(contact_ids)).update(
+        messenger_links_epoch=F("messenger_links_epoch") + 1
+    )
+
+
 def session_token(contact: Contact) -> str:
-    """W4: the widget's credential for this contact."""
-    return signing.dumps({"c": contact.pk}, salt=SESSION_SALT, compress=False)
+    """W4: the widget's credential for this contact. K19: it carries the contact's
+    `messenger_links_epoch`, so "Revoke Messenger links" ends the sessions too."""
+    payload = {"c": contact.pk, "e": contact.messenger_links_epoch}
+    return signing.dumps(payload, salt=SESSION_SALT, compress=False)
 
 
-def session_contact_id(token) -> int:
-    """W4: the contact id a session token names, read without a query; `IdentityRefused`
-    when it was altered or has expired."""
+def _session_payload(token) -> tuple[int, int]:
+    """W4: (contact id, K19 revoke number) of a session token; `IdentityRefused` when it was
+    altered or has expired. A session made before K19 counts as number 0."""
     if isinstance(token, str) and 0 < len(token) <= 200:
         try:
             payload = signing.loads(
                 token, salt=SESSION_SALT, max_age=settings.MESSENGER_SESSION_HOURS * 3600
             )
-            return int(payload["c"])
-        except (signing.BadSignature, KeyError, TypeError, ValueError):
+            return int(payload["c"]), int(payload.get("e", 0))
+        except (signing.BadSignature, AttributeError, KeyError, TypeError, ValueError):
             pass
     raise IdentityRefused(SESSION_ENDED)
 
 
-def session_contact_of(contact_id: int) -> Contact | None:
-    """W4, G2: the contact a session names, None when gone or erased (the session ended)."""
-    return Contact.objects.filter(pk=contact_id, erased_at__isnull=True).first()
+def session_contact_id(token) -> int:
+    """W4: the contact id a session token names, read without a query; `IdentityRefused`
+    when it was altered or has expired."""
+    return _session_payload(token)[0]
+
+
+def session_contact_of(contact_id: int, *, epoch: int | None = None) -> Contact | None:
+    """W4, G2: the contact a session names, None when gone or erased (the session ended);
+    K19: with `epoch`, None too when the contact's links were revoked since."""
+    contacts = Contact.objects.filter(pk=contact_id, erased_at__isnull=True)
+    if epoch is not None:
+        contacts = contacts.filter(messenger_links_epoch=epoch)
+    return contacts.first()
 
 
 def session_contact(token) -> Contact:
-    """W4: the contact a session token names; `IdentityRefused` when altered or expired."""
-    contact = session_contact_of(session_contact_id(token))
+    """W4: the contact a session token names; `IdentityRefused` when altered or expired,
+    or (K19) when the contact's links were revoked after it was made."""
+    contact_id, epoch = _session_payload(token)
+    contact = session_contact_of(contact_id, epoch=epoch)
     if contact is None:
         raise IdentityRefused(SESSION_ENDED)
     return contact

@@ -87,6 +87,9 @@ class Contact(models.Model):
     created_at = models.DateTimeField(default=clock.now)
     # G1: when the contact's personal data was erased (`ratings.erasure.contact_erase`).
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # K19: every Messenger link made for this contact carries this number; "Revoke Messenger
+    # links" (and erasure) raise it, so that every link made before is refused.
+    messenger_links_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name", "email"]

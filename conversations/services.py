@@ -24,6 +24,7 @@ from conversations.identity import (  # noqa: F401 - the Messenger's people (W1â
     IdentityRefused,
     contact_details_set,
     messenger_lead,
+    messenger_links_revoke,
     messenger_user,
     session_contact,
     session_contact_id,

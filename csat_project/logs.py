@@ -8,6 +8,12 @@ and always shows.
 
 `StartedFile` lets `scripts/run` print its banner once the worker has started: each process
 of the cluster appends a line to a file when it logs that it is up (see `ready`).
+
+K18: a customer's signed link is a working credential, so no log line carries one.
+`redact_paths` is the one rewrite (`/rate/<token>/` → `/rate/[redacted]/`, and every other
+tokened customer path); `RedactTokens` applies it to Django's loggers (`django.request`'s
+"Not Found: /rate/…/", `django.server`'s request lines) and the console handler, and
+`csat_project.gunicorn_logs.Logger` to gunicorn's access and error logs.
 """
 
 from __future__ import annotations
@@ -24,6 +30,52 @@ ROUTINE = re.compile(
 # sentinel last says that the cluster runs (every process has been started by then).
 PROCESS_UP = re.compile(r"^\S+ (ready for work|monitoring|pushing tasks) at \d+$")
 CLUSTER_UP = re.compile(r"^Q Cluster \S+ \[.*\] running\.$")
+
+# K18: the customer addresses whose next segment is a signed token (ratings/urls.py,
+# messenger/urls.py, api/urls.py): the rating link and its comment page, the alert
+# unsubscribe link, the Messenger link (not its fixed addresses: widget.js, frame/, w/…)
+# and the Messenger card API. A slash may come percent-encoded (a `?next=` or a referer),
+# and a resolver's path has no leading slash, so a prefix starts anywhere not inside a word.
+REDACTED = "[redacted]"
+_SLASH = r"(?:/|%2[fF])"
+_CHAR = r"""[^/%?#&\s"'<>]"""  # a token's: base64url and colons, up to the next delimiter
+_SEGMENT = rf"(?:{_CHAR}|%3[aA])+"  # a colon may come percent-encoded too
+_FIXED = rf"(?:widget\.js|frame|w)(?!{_CHAR})"  # the Messenger's own addresses, whole
+_PREFIX = "|".join(
+    (
+        "rate",
+        rf"alerts{_SLASH}unsubscribe",
+        rf"api{_SLASH}v1{_SLASH}messenger{_SLASH}ratings",
+        rf"messenger(?!{_SLASH}{_FIXED})",
+    )
+)
+TOKENED_PATH = re.compile(
+    rf"(?:(?<=/)|(?<=%2[fF])|(?<![\w.~%-]))(?P<prefix>(?:{_PREFIX}){_SLASH})(?P<token>{_SEGMENT})"
+)
+
+
+def redact_paths(text: str) -> str:
+    """K18: `text` with the token of every tokened customer path replaced by `[redacted]`:
+    "Not Found: /rate/eyJ…:1v…:Xy…/comment/" → "Not Found: /rate/[redacted]/comment/"."""
+    if "rate" not in text and "messenger" not in text and "unsubscribe" not in text:
+        return text  # the common line, at no regex cost
+    return TOKENED_PATH.sub(lambda m: m["prefix"] + REDACTED, text)
+
+
+class RedactTokens(logging.Filter):
+    """K18, on Django's request loggers and the console handler: the record's message, once
+    formatted with its arguments, and its traceback text carry no customer token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_paths(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_paths(record.exc_text)
+        return True
 
 
 class RoutineTaskLines(logging.Filter):

@@ -341,10 +341,39 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"routine_tasks": {"()": "csat_project.logs.RoutineTaskLines"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "routine_tasks": {"()": "csat_project.logs.RoutineTaskLines"},
+        # K18: no customer token in a log line (`/rate/<token>/` → `/rate/[redacted]/`).
+        "redact_tokens": {"()": "csat_project.logs.RedactTokens"},
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]},
+        # Django's own (runserver's request lines), declared again to carry K18's filter.
+        "django.server": {
+            "level": "INFO",
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # K18: on the logger itself too, so that every handler (the console's, a test's)
+        # gets the redacted record: "Not Found: /rate/[redacted]/".
+        "django.request": {"filters": ["redact_tokens"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["redact_tokens"],
+        },
         "django-q": {
             "level": env.str("Q_LOG_LEVEL", default="INFO"),
             "filters": ["routine_tasks"],
@@ -402,3 +431,14 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="csat")
 # The admin never shows a device's key or QR code again (Admin → TOTP devices): nobody copies a
 # teammate's second factor from there.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# K19: a Messenger link (`/messenger/<token>/`) is refused this many days after it was made
+# (and at once after the contact's "Revoke Messenger links").
+MESSENGER_LINK_MAX_AGE_DAYS = env.int("MESSENGER_LINK_MAX_AGE_DAYS", default=30)
+# K19: a timestamped Messenger `user_hash` ("<unix seconds>.<HMAC of user_id NUL unix seconds>")
+# is refused this many hours after its time; with REQUIRE_TIMESTAMP the plain hash (which never
+# expires) is refused too. Off by default: host apps that sign the plain id keep working.
+MESSENGER_IDENTITY_MAX_AGE_HOURS = env.int("MESSENGER_IDENTITY_MAX_AGE_HOURS", default=24)
+MESSENGER_IDENTITY_REQUIRE_TIMESTAMP = env.bool(
+    "MESSENGER_IDENTITY_REQUIRE_TIMESTAMP", default=False
+)

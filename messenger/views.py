@@ -33,7 +33,7 @@ from conversations.models import BodyFormat, Channel, Contact, Conversation, Ori
 from messenger.origins import allowed_origins, frame_ancestors, host_origin, site_origin
 from ratings.messenger import messenger_link_contact, messenger_page, messenger_version
 from ratings.scale import REACTIONS
-from ratings.tokens import BadToken
+from ratings.tokens import BadToken, LinkEnded
 
 SESSION_HEADER = "HTTP_X_MESSENGER_SESSION"
 WIDGET_JS = Path(__file__).resolve().parent / "static" / "messenger" / "widget.js"
@@ -178,6 +178,10 @@ def link(request, token):
     contact; the threads are drawn at once (and work without JavaScript)."""
     try:
         contact = messenger_link_contact(token=token)
+    except LinkEnded as ended:  # K19: expired or revoked: a finished page, nothing changes
+        response = render(request, "messenger/link_ended.html", {"message": str(ended)}, status=410)
+        add_never_cache_headers(response)
+        return response
     except BadToken:
         response = render(
             request,
@@ -204,6 +208,8 @@ def session(request):
     if data.get("link"):
         try:
             contact = messenger_link_contact(token=str(data["link"]))
+        except LinkEnded as ended:  # K19
+            raise services.IdentityRefused(str(ended)) from None
         except BadToken:
             raise services.IdentityRefused("This Messenger link is not valid.") from None
     elif data.get("user_id") not in (None, ""):
@@ -248,9 +254,8 @@ def threads(request):
     if _etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
         response = HttpResponse(status=304)
     else:
-        contact = services.session_contact_of(contact_id)  # G2: none once erased
-        if contact is None:
-            raise services.IdentityRefused(services.SESSION_ENDED)
+        # G2: refused once erased; K19: once the contact's links were revoked
+        contact = services.session_contact(request.META.get(SESSION_HEADER, ""))
         with translation.override(contact_language(contact)):  # L2
             response = render(
                 request,

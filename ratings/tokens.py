@@ -1,8 +1,18 @@
 """Signed links for customers (A9): they name one request, cannot be forged, and never log
-anyone in."""
+anyone in.
+
+K19: a Messenger link (`/messenger/<token>/`, the contact's whole Messenger) ends: it is
+refused `MESSENGER_LINK_MAX_AGE_DAYS` days after it was made, and as soon as the contact's
+links are revoked (admin → Contacts → "Revoke Messenger links", and erasure). The link
+carries the contact's `messenger_links_epoch` of when it was made; a revoke raises that
+number. A link made before K19 carries no number: it counts as 0, so it works until its age
+runs out or the contact's first revoke (it has the timestamp `signing.dumps` always put in).
+"""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.core import signing
 
 RATING_SALT = "csat.ratings.rate"
@@ -11,6 +21,19 @@ MESSENGER_SALT = "csat.ratings.messenger"
 
 class BadToken(Exception):
     """The link was altered, signed with another key, or is not a rating link at all."""
+
+
+# K19: what a customer reads on an ended Messenger link (the page is a 410, nothing changes).
+MESSENGER_LINK_ENDED = (
+    "This Messenger link has expired. Open the Messenger from our website or from a newer email."
+)
+
+
+class LinkEnded(BadToken):
+    """K19: a genuine Messenger link that has expired or was revoked."""
+
+    def __init__(self, message: str = MESSENGER_LINK_ENDED):
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -39,12 +62,37 @@ def rating_token_read(token: str) -> RatingLink:
         raise BadToken("This rating link is not valid.") from None
 
 
-def messenger_token(*, contact_id: int) -> str:
-    return signing.dumps({"k": contact_id}, salt=MESSENGER_SALT, compress=True)
+@dataclass(frozen=True)
+class MessengerLink:
+    contact_id: int
+    epoch: int  # the contact's `messenger_links_epoch` when the link was made (K19)
 
 
-def messenger_token_read(token: str) -> int:
+def messenger_token(*, contact_id: int, epoch: int = 0) -> str:
+    """The token of a Messenger link; `messenger_link_token(contact)` makes the current one."""
+    return signing.dumps({"k": contact_id, "e": epoch}, salt=MESSENGER_SALT, compress=True)
+
+
+def messenger_link_token(contact) -> str:
+    """K19: a Messenger link for `contact` that works until its age runs out or a revoke."""
+    return messenger_token(contact_id=contact.pk, epoch=contact.messenger_links_epoch)
+
+
+def messenger_token_read(token: str) -> MessengerLink:
+    """The contact a Messenger link names. `LinkEnded` once it is older than
+    `MESSENGER_LINK_MAX_AGE_DAYS` (K19), `BadToken` when it is not a genuine link."""
+    max_age = timedelta(days=settings.MESSENGER_LINK_MAX_AGE_DAYS)
     try:
-        return int(signing.loads(token, salt=MESSENGER_SALT)["k"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        payload = signing.loads(token, salt=MESSENGER_SALT, max_age=max_age)
+        return MessengerLink(contact_id=int(payload["k"]), epoch=int(payload.get("e", 0)))
+    except signing.SignatureExpired:
+        raise LinkEnded() from None
+    except (signing.BadSignature, AttributeError, KeyError, TypeError, ValueError):
         raise BadToken("This Messenger link is not valid.") from None
+
+
+def messenger_link_check(link: MessengerLink, contact) -> None:
+    """K19: `LinkEnded` when the contact's links were revoked (or erased) after `link` was
+    made; the one rule the link page and the widget's session both call."""
+    if link.epoch != contact.messenger_links_epoch or contact.erased_at is not None:
+        raise LinkEnded()

@@ -28,6 +28,17 @@ class ContactAdmin(admin.ModelAdmin):
     # L1: the language is picked from settings.LANGUAGES (blank: the default one).
     fields = ("role", "name", "email", "language", "external_id", "visitor_id", "erased_at")
     readonly_fields = ("visitor_id", "erased_at")
+    actions = ["messenger_links_revoke"]
+
+    @admin.action(description="Revoke Messenger links", permissions=["change"])
+    def messenger_links_revoke(self, request, queryset):
+        """K19: every Messenger link sent so far to the selected contacts is refused."""
+        count = services.messenger_links_revoke(contact_ids=queryset.values_list("pk", flat=True))
+        self.message_user(
+            request,
+            f"Messenger links revoked for {count} contact(s): the links sent before no longer "
+            "open and their open Messenger sessions end; a new link works.",
+        )
 
     def get_actions(self, request):
         """Django's, then those other apps registered (`conversations.panels`) that the user
