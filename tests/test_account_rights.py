@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from conversations import services
+from tests.report_helpers import make_manager
 
 
 @pytest.fixture
@@ -110,3 +111,44 @@ def test_K17_the_boundary_a_superuser_grants_them(client, admin_member, superuse
     client.force_login(superuser)
     assert _change(client, admin_member).status_code == 302
     assert _rights(admin_member) == (True, True, ["Admins", "Managers"], ["change_group"])
+
+
+def test_K17_an_admin_cannot_take_over_a_managers_account(client, admin_member):
+    """A Manager reads the reports, which the Admins group does not: setting their password
+    (or their email) would hand the admin those rights, active account or not."""
+    manager = make_manager(name="Mia Manager", email="mia@example.com").user
+    manager.is_active = False
+    manager.save(update_fields=["is_active"])
+    client.force_login(admin_member)
+    password = manager.password
+    url = reverse("admin:auth_user_password_change", args=[manager.pk])
+    response = client.post(
+        url,
+        {"password1": "Taken-0ver-pw!", "password2": "Taken-0ver-pw!", "usable_password": "true"},
+    )
+    assert response.status_code == 403
+    assert _change(client, manager, email="mine@example.com").status_code == 403
+    manager.refresh_from_db()
+    assert (manager.password, manager.email, manager.is_active) == (
+        password,
+        "mia@example.com",
+        False,
+    )
+
+
+def test_K17_the_boundary_an_admin_still_edits_an_account_with_fewer_rights(client, admin_member):
+    """A teammate's account (the Teammates group's rights, all of which an admin holds)."""
+    other = services.teammate_create(name="Tia Teammate", email="tia@example.com").user
+    client.force_login(admin_member)
+    url = reverse("admin:auth_user_password_change", args=[other.pk])
+    response = client.post(
+        url,
+        {
+            "password1": "New-teammate-pw!",
+            "password2": "New-teammate-pw!",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302
+    other.refresh_from_db()
+    assert other.check_password("New-teammate-pw!")
