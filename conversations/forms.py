@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from conversations import clock
 from conversations.models import Channel, Contact, Conversation
+from conversations.services import MESSAGE_MAX_LENGTH, message_length_check
 from conversations.text import newlines_one
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -23,7 +24,11 @@ MORNING = time(9, 0)
 def _message_field(label: str, placeholder: str) -> forms.CharField:
     return forms.CharField(
         label=label,
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": placeholder}),
+        # K16: the service's one limit (the API's too), checked once the line breaks are one
+        # character each, as the browser counts them for `maxlength`.
+        widget=forms.Textarea(
+            attrs={"rows": 4, "placeholder": placeholder, "maxlength": MESSAGE_MAX_LENGTH}
+        ),
         error_messages={"required": "Write a message first: the message is empty."},
     )
 
@@ -31,7 +36,7 @@ def _message_field(label: str, placeholder: str) -> forms.CharField:
 def _text_body(text: str) -> str:
     """What a teammate typed: a text body (E3a), shown and counted as typed. Browsers send a
     textarea's line breaks as CRLF; one character per break is what the teammate saw."""
-    return newlines_one(text)
+    return message_length_check(newlines_one(text))
 
 
 class MessageForm(forms.Form):

@@ -163,6 +163,22 @@ def _add_reply(
     return part
 
 
+# K16: the longest message a person may type, in characters: the API's `body` and the admin's
+# reply and note boxes read it (a form and a serializer), as does the Messenger widget. Mail
+# taken in is not held to it (an HTML email can be longer, and is not typed here).
+MESSAGE_MAX_LENGTH = 50_000
+
+
+def message_length_check(body: str) -> str:
+    """K16: `body` when it is at most MESSAGE_MAX_LENGTH characters, else a ValidationError."""
+    if len(body) > MESSAGE_MAX_LENGTH:
+        raise ValidationError(
+            f"A message is at most {MESSAGE_MAX_LENGTH:,} characters; this one has {len(body):,}.",
+            code="max_length",
+        )
+    return body
+
+
 # --- lifecycle --------------------------------------------------------------------------------
 
 

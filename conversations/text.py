@@ -16,6 +16,7 @@ proves.
 """
 
 import html as html_lib
+import json
 from html.parser import HTMLParser
 
 import nh3
@@ -254,3 +255,65 @@ def message_preview(body: str, *, body_format: str = HTML, first_line: bool = Fa
     if len(text) > PREVIEW_LENGTH:
         text = text[: PREVIEW_LENGTH - 1].rstrip() + "…"
     return text
+
+
+# --- JSON bodies (K13, K14) ----------------------------------------------------------------------
+
+# K13: the deepest a JSON body may nest. No body of the product nests more than a few levels;
+# Python's parser would recurse into a deeper one until a RecursionError (a 500).
+JSON_MAX_DEPTH = 32
+JSON_TOO_DEEP = f"The JSON is nested more than {JSON_MAX_DEPTH} levels deep."
+# K14: `"\ud800"` alone is valid JSON but no character: it cannot be encoded as UTF-8, so the
+# database, and the answer that would echo it, fail with a UnicodeEncodeError (a 500).
+JSON_SURROGATE = (
+    "The JSON holds a lone surrogate escape (such as \\ud800), which is not a character."
+)
+JSON_INVALID = "The request is not valid JSON."
+
+
+class JsonRefused(ValueError):
+    """A JSON body refused (K13, K14): its `message` in words, for a 400."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number.")
+
+
+def _has_surrogate(text: str) -> bool:
+    return any(0xD800 <= ord(char) <= 0xDFFF for char in text)
+
+
+def json_checked(data):
+    """`data` (parsed JSON) when it nests at most JSON_MAX_DEPTH levels and no key or string
+    holds a surrogate; else `JsonRefused`. Walked without recursion."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if _has_surrogate(value):
+                raise JsonRefused(JSON_SURROGATE)
+        elif isinstance(value, dict | list):
+            if depth > JSON_MAX_DEPTH:
+                raise JsonRefused(JSON_TOO_DEEP)
+            if isinstance(value, dict):
+                pending.extend((key, depth) for key in value)
+                value = value.values()
+            pending.extend((item, depth + 1) for item in value)
+    return data
+
+
+def json_loads(raw: bytes | str):
+    """A request's JSON body, parsed and checked (K13, K14; NaN and Infinity refused, as DRF's
+    strict parser refuses them): the API's parser and the Messenger widget's endpoints read
+    their bodies with it. Anything refused is a `JsonRefused` in words."""
+    try:
+        data = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise JsonRefused(JSON_TOO_DEEP) from None
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError too
+        raise JsonRefused(JSON_INVALID) from None
+    return json_checked(data)

@@ -9,7 +9,6 @@ cookies. Errors are JSON `{code, message, fields}` with nothing written.
 
 from __future__ import annotations
 
-import json
 from functools import cache, wraps
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 from conversations import services
 from conversations.languages import contact_language, default_language, language_match
 from conversations.models import BodyFormat, Channel, Contact, Conversation, Origin
+from conversations.text import JsonRefused, json_loads
 from messenger.origins import allowed_origins, frame_ancestors, host_origin, site_origin
 from ratings.messenger import messenger_link_contact, messenger_page, messenger_version
 from ratings.scale import REACTIONS
@@ -49,11 +49,11 @@ def _error(status: int, code: str, message: str, fields: dict | None = None) -> 
 
 def _json_body(request) -> dict:
     try:
-        data = json.loads(request.body or b"{}")
+        data = json_loads(request.body or b"{}")  # K13, K14: not too deep, no lone surrogate
     except RequestDataTooBig:
         raise ValidationError("The request is too large.") from None
-    except (ValueError, RecursionError):
-        raise ValidationError("The request is not valid JSON.") from None
+    except JsonRefused as refused:
+        raise ValidationError(refused.message) from None
     if not isinstance(data, dict):
         raise ValidationError("The request is a JSON object.")
     return data
@@ -278,7 +278,7 @@ def start(request):
         origin=Origin.CUSTOMER,
         contacts=[contact],
         started_by=contact,
-        body=_text(data, "body"),
+        body=services.message_length_check(_text(data, "body")),  # K16
         body_format=BodyFormat.TEXT,  # what the visitor typed, shown and counted as typed (E3a)
     )
     return JsonResponse({"conversation": conversation.pk}, status=201)
@@ -296,7 +296,7 @@ def reply(request, pk):
     part = services.conversation_reply(
         conversation=conversation,
         author=contact,
-        body=_text(data, "body"),
+        body=services.message_length_check(_text(data, "body")),  # K16
         body_format=BodyFormat.TEXT,
     )
     return JsonResponse({"conversation": conversation.pk, "part": part.pk}, status=201)

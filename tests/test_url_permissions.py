@@ -386,3 +386,60 @@ def test_a_customer_link_opens_only_its_own_pages(world):
     assert customer.get(f"/messenger/{ids['token']}/").status_code in (400, 403, 404)
     assert customer.get("/reports/comments/").status_code == 302
     assert customer.get("/api/v1/ratings/").status_code == 401
+
+
+@pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailNotSupportedWarning")
+def test_the_inbound_webhook_with_a_provider_chosen_takes_no_role_as_credentials(world, settings):
+    """Issue 16 item 9: with INBOUND_ESP set (ROUTES checks it unset, a 404), a signed-in
+    session or a customer's cookie is no provider credential: every role is refused (anymail's
+    400) and nothing is taken in; another provider's address stays a 404."""
+    from conversations.models import Part
+    from mail.models import InboundFailure
+
+    settings.INBOUND_ESP = "sendgrid"
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "anymail-user:s3cret-pass"}
+    _, clients = world
+    parts = Part.objects.count()
+    got = {
+        role: (
+            clients[role].post("/inbound/sendgrid/", {"email": "From: a@example.com\n\nHi"}),
+            clients[role].post("/inbound/mailgun/mime/", {"body-mime": "Hi"}),
+        )
+        for role in ROLES
+    }
+    assert {role: (a.status_code, b.status_code) for role, (a, b) in got.items()} == _all(
+        (400, 404)
+    )
+    assert Part.objects.count() == parts
+    assert not InboundFailure.objects.exists()
+
+
+def test_an_admin_who_is_not_a_superuser_gets_the_accounts_but_not_the_rights(world):
+    """K17 at the user admin's addresses: a member of the Admins group lists and opens the
+    accounts; a superuser's account is read-only to them (its change form a view, its password
+    and delete pages refused)."""
+    from django.contrib.auth.models import Group, User
+
+    ids, clients = world
+    member = TeammateFactory(name="Ann Admins", email="ann-admins@example.com").user
+    member.groups.add(Group.objects.get(name="Admins"))
+    client = Client()
+    client.force_login(member)
+    superuser = User.objects.get(email="ada@example.com")
+    base = "/admin/auth/user/"
+    got = {
+        "list": client.get(base).status_code,
+        "own": client.get(f"{base}{member.pk}/change/").status_code,
+        "superuser": client.get(f"{base}{superuser.pk}/change/").status_code,
+        "superuser password": client.get(f"{base}{superuser.pk}/password/").status_code,
+        "superuser delete": client.get(f"{base}{superuser.pk}/delete/").status_code,
+    }
+    assert got == {
+        "list": 200,
+        "own": 200,
+        "superuser": 200,  # the view permission: read-only
+        "superuser password": 403,
+        "superuser delete": 403,
+    }
+    page = client.get(f"{base}{member.pk}/change/").content.decode()
+    assert 'name="is_superuser"' not in page

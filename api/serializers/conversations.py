@@ -22,9 +22,10 @@ from conversations.models import (
     State,
     Workflow,
 )
+from conversations.services import MESSAGE_MAX_LENGTH
 from conversations.text import body_html, body_readable_text
 
-MAX_BODY_LENGTH = 50_000
+MAX_BODY_LENGTH = MESSAGE_MAX_LENGTH  # K16: the one limit, the service's
 BODY_FORMATS = ["html", "text"]  # one enum in the schema, read and written
 
 

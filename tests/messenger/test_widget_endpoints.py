@@ -15,6 +15,7 @@ from django.urls import reverse
 from conversations import services
 from conversations.identity import IDENTITY_REFUSED, SESSION_ENDED, session_contact_id
 from conversations.models import Channel, Contact, Conversation, Origin, Part, State
+from conversations.text import JSON_TOO_DEEP
 from ratings.models import MessengerApp, Rating, RatingEvent, RatingRequest, RatingSettings
 from ratings.tokens import messenger_token
 from tests.factories import ContactFactory
@@ -161,9 +162,10 @@ def test_W1_a_forged_identity_is_a_403_and_nothing_is_made(client, contact, data
         (b'["user_id", "u-42"]', "The request is a JSON object."),
         (b'"u-42"', "The request is a JSON object."),
         (b"null", "The request is a JSON object."),
-        (b"[" * 2000 + b"]" * 2000, "The request is not valid JSON."),
-        (b'{"a":' * 2000 + b"1" + b"}" * 2000, "The request is not valid JSON."),
-        (b'{"user_id": ' + b"[" * 2000 + b"]" * 2000 + b"}", "The request is not valid JSON."),
+        # K13: one wording for a body nested too deep, the API's too
+        (b"[" * 2000 + b"]" * 2000, JSON_TOO_DEEP),
+        (b'{"a":' * 2000 + b"1" + b"}" * 2000, JSON_TOO_DEEP),
+        (b'{"user_id": ' + b"[" * 2000 + b"]" * 2000 + b"}", JSON_TOO_DEEP),
     ],
     ids=[
         "bad-json",
@@ -205,11 +207,12 @@ def test_W3_a_known_user_is_brought_up_to_date_not_duplicated(client):
     assert list(Contact.objects.values_list("email", "name")) == [("ada@new.example", "Ada")]
 
 
-def test_a_body_over_the_upload_limit_is_a_400(client, settings):
+def test_a_body_over_the_upload_limit_is_a_413(client, settings):
+    """K15: the JSON addresses' one answer to a body over the limit."""
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     raw = json.dumps({"visitor_id": "v", "padding": "x" * 2000}).encode()
-    assert (
-        _refusal(_post(client, "session", raw=raw), 400, "invalid") == "The request is too large."
+    assert _refusal(_post(client, "session", raw=raw), 413, "too_large") == (
+        "The request body is larger than the 1,000 bytes this address takes."
     )
     assert not Contact.objects.exists()
 
