@@ -31,7 +31,11 @@ from tests.hostile_input.support import (
     assert_shown_as_text,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailNotSupportedWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailNotSupportedWarning"),
+    # Webhook URLs under example.com resolve to a public address, as on the Internet (K6).
+    pytest.mark.usefixtures("public_dns"),
+]
 
 
 # --- the inbound webhook and the intake (M16, M13) ----------------------------------------------
