@@ -6,7 +6,8 @@ what happened. A refusal is the service's own message, shown as an error, with n
 Other apps add panels to a conversation's page through `conversations.panels`.
 """
 
+from conversations.admin.devices import TOTPDeviceAdmin
 from conversations.admin.inbox import ConversationAdmin
 from conversations.admin.people import ContactAdmin, TeammateAdmin, WorkflowAdmin
 
-__all__ = ["ConversationAdmin", "ContactAdmin", "TeammateAdmin", "WorkflowAdmin"]
+__all__ = ["ConversationAdmin", "ContactAdmin", "TeammateAdmin", "TOTPDeviceAdmin", "WorkflowAdmin"]
