@@ -6,12 +6,21 @@ added, so that deciding on a close never reads the whole thread. Every close is 
 `ConversationClose` row holding those figures as they were at that moment.
 """
 
+import time
+from base64 import b32encode
+from binascii import unhexlify
+from urllib.parse import quote, urlencode
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import pgettext_lazy
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+from django_otp.util import hex_validator, random_hex
 
 from conversations import clock, text
+from conversations.encryption import EncryptedTextField
 
 
 class Teammate(models.Model):
@@ -330,3 +339,88 @@ class ConversationClose(models.Model):
 
     def __str__(self):
         return f"Close of #{self.conversation_id} at {self.closed_at:%Y-%m-%d %H:%M}"
+
+
+def default_totp_key() -> str:
+    """A new TOTP secret: 20 random bytes, in hex (django-otp's default)."""
+    return random_hex(20)
+
+
+def totp_key_validator(value):
+    hex_validator()(value)
+
+
+class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
+    """K8: a staff user's authenticator app (a TOTP second factor), django-otp's own TOTPDevice
+    with its key kept encrypted at rest (K3's EncryptedTextField): the column holds a Fernet
+    token, never the secret; `manage.py rotate_encryption_key` re-encrypts it with the others.
+    Verified as django-otp's: django_otp.oath.TOTP with the device's tolerance and drift, a
+    code taken once only (last_t), throttled after wrong codes (ThrottlingMixin)."""
+
+    key = EncryptedTextField(
+        default=default_totp_key,
+        validators=[totp_key_validator],
+        help_text="The secret (hex), kept encrypted.",
+    )
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = "TOTP device"
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.key.encode())
+
+    def totp(self) -> TOTP:
+        return TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+
+    def verify_token(self, token) -> bool:
+        """django-otp's TOTPDevice.verify_token: only a code of a later time step than the
+        last one taken (no reuse), the drift followed (OTP_TOTP_SYNC)."""
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            token = int(token)
+        except (TypeError, ValueError):
+            verified = False
+        else:
+            totp = self.totp()
+            totp.time = time.time()
+            verified = totp.verify(token, self.tolerance, self.last_t + 1)
+            if verified:
+                self.last_t = totp.t()
+                if getattr(settings, "OTP_TOTP_SYNC", True):
+                    self.drift = totp.drift
+                self.throttle_reset(commit=False)
+                self.set_last_used_timestamp(commit=False)
+                self.save()
+        if not verified:
+            self.throttle_increment(commit=True)
+        return verified
+
+    def get_throttle_factor(self):
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// address an authenticator app reads (the QR code)."""
+        label = str(self.user.get_username())
+        params = urlencode(
+            {
+                "secret": b32encode(self.bin_key),
+                "algorithm": "SHA1",
+                "digits": self.digits,
+                "period": self.step,
+            }
+        )
+        issuer = (getattr(settings, "OTP_TOTP_ISSUER", "") or "").replace(":", "")
+        if issuer:
+            label = f"{issuer}:{label}"
+            params += f"&issuer={quote(issuer)}"
+        return f"otpauth://totp/{quote(label)}?{params}"

@@ -45,10 +45,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
-    # K7: failed sign-ins counted in the database (axes); K8: TOTP two-factor (django-otp).
+    # K7: failed sign-ins counted in the database (axes); K8: TOTP two-factor (django-otp),
+    # its devices conversations.TOTPDevice (the key encrypted at rest), not otp_totp's.
     "axes",
     "django_otp",
-    "django_otp.plugins.otp_totp",
     "conversations",
     "mail",
     "ratings",

@@ -1,5 +1,6 @@
 """Sign-in: failed attempts limited (K7, django-axes) and an optional TOTP second factor for
-staff (K8, django-otp), on both sign-in pages (/accounts/login/ and /admin/login/).
+staff (K8, django-otp), on both sign-in pages (/accounts/login/ and /admin/login/). The devices
+are conversations.TOTPDevice: django-otp's TOTP device with its key encrypted at rest.
 
 K7: axes counts failed sign-ins in the database (AxesDatabaseHandler: every process and
 machine sees the same counts; an admin lifts a lock in Admin → Access attempts, or with
@@ -41,9 +42,9 @@ from django.views.decorators.http import require_POST
 from django_otp import DEVICE_ID_SESSION_KEY, user_has_device
 from django_otp import login as otp_login
 from django_otp.forms import OTPAuthenticationFormMixin
-from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 from rest_framework.throttling import BaseThrottle
+
+from conversations.models import TOTPDevice, default_totp_key
 
 # --- K7: the client's address and the lock-out page --------------------------------------------
 
@@ -264,7 +265,7 @@ class EnrolForm(CodeForm):
         key, code = cleaned.get("secret"), cleaned.get("otp_token")
         if key and code:
             device = TOTPDevice(user=self.user, key=key, name="Authenticator app", confirmed=True)
-            totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+            totp = device.totp()
             if not totp.verify(int(code), tolerance=device.tolerance):
                 raise forms.ValidationError(CODE_WRONG)
             device.last_t, device.drift = totp.t(), totp.drift  # this code is used up
@@ -317,7 +318,7 @@ def two_factor(request):
     context = {"device": device, "next": next_url, "required": must_enrol(user)}
     if device is not None:
         return render(request, "registration/two_factor.html", {**context, "form": CodeForm()})
-    key, status = default_key(), 200
+    key, status = default_totp_key(), 200
     if request.method == "POST":
         form = EnrolForm(request.POST, user=user)
         if form.is_valid():

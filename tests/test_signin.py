@@ -6,21 +6,28 @@ password; codes are computed from the device's own key with django_otp.oath, at 
 by time-machine.
 """
 
-from base64 import b32decode
+import importlib
+from base64 import b32decode, b32encode
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 import time_machine
 from axes.models import AccessAttempt
+from cryptography.fernet import Fernet
 from django.contrib.auth.models import Group
+from django.core.exceptions import FieldError
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client, override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from conversations.models import TOTPDevice
 from csat_project.signin import CODE_MISSING, CODE_WRONG
 from tests.factories import TeammateFactory, UserFactory
+
+totp_migration = importlib.import_module("conversations.migrations.0014_totp_secrets")
 
 PASSWORD = "a-long-test-password"
 PAGES = ["/accounts/login/", "/admin/login/"]
@@ -338,12 +345,18 @@ def test_K8_an_admin_removes_a_staff_users_device_in_the_admin(ann_with_device, 
     superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
     admin = Client()
     admin.force_login(superuser)
-    change = admin.get(f"/admin/otp_totp/totpdevice/{ann_with_device.pk}/change/")
+    change = admin.get(f"/admin/conversations/totpdevice/{ann_with_device.pk}/change/")
     assert change.status_code == 200
     assert ann_with_device.key not in change.content.decode()  # never shown again
-    config = f"/admin/otp_totp/totpdevice/{ann_with_device.pk}/config/"
-    assert admin.get(config).status_code == 403
-    url = f"/admin/otp_totp/totpdevice/{ann_with_device.pk}/delete/"
+    assert (
+        "otpauth://" not in change.content.decode() and 'name="key"' not in change.content.decode()
+    )
+    # no page gives the key or its QR code (django-otp's config/ page is not there)
+    config = admin.get(f"/admin/conversations/totpdevice/{ann_with_device.pk}/config/", follow=True)
+    assert ann_with_device.key not in config.content.decode()
+    assert "otpauth://" not in config.content.decode()
+    assert admin.get("/admin/conversations/totpdevice/add/").status_code == 403
+    url = f"/admin/conversations/totpdevice/{ann_with_device.pk}/delete/"
     assert admin.get(url).status_code == 200
     assert admin.post(url, {"post": "yes"}).status_code == 302
     assert not TOTPDevice.objects.exists()
@@ -376,3 +389,118 @@ def test_K7_a_member_of_the_admins_group_lifts_a_lock(ann, clock):
     url = f"/admin/axes/accessattempt/{attempt.pk}/delete/"
     assert admin.post(url, {"post": "yes"}).status_code == 302
     assert signed_in(sign_in("/accounts/login/", "ann"))
+
+
+# --- K8: the device's key encrypted at rest -----------------------------------------------------
+
+
+def raw_device_keys() -> list[str]:
+    """The key column as a database dump holds it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key FROM conversations_totpdevice ORDER BY id")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def pieces_of(secret: str, size: int = 12) -> set[str]:
+    return {secret[i : i + size] for i in range(len(secret) - size + 1)}
+
+
+def test_K8_the_key_column_is_not_the_key(ann_with_device, settings):
+    """The column holds a Fernet token, no piece of the key (hex or base32), and a new token at
+    each save; the attribute is the key."""
+    key = ann_with_device.key
+    assert len(key) == 40 and bytes.fromhex(key) == ann_with_device.bin_key
+    (stored,) = raw_device_keys()
+    assert stored != key and stored.startswith("gAAAAA")
+    base32 = b32encode(ann_with_device.bin_key).decode()
+    assert not [piece for piece in pieces_of(key) | pieces_of(base32) if piece in stored]
+    assert Fernet(settings.FIELD_ENCRYPTION_KEY[0]).decrypt(stored.encode()).decode() == key
+    ann_with_device.save()
+    assert raw_device_keys() != [stored]
+    assert TOTPDevice.objects.get().key == key
+    with pytest.raises(FieldError):
+        TOTPDevice.objects.filter(key=key).exists()
+
+
+def test_K8_a_real_code_from_the_stored_key_verifies_once(ann_with_device, clock):
+    """A code computed (RFC 6238, django_otp.oath) from the key read back from the database
+    verifies; the same code again is refused, even after the throttle's pause; the next time
+    step's code is taken; a wrong code is refused."""
+    device = TOTPDevice.objects.get(pk=ann_with_device.pk)
+    code = code_of(device)
+    assert device.verify_token(code)
+    device = TOTPDevice.objects.get(pk=ann_with_device.pk)
+    assert device.last_t == int(START.timestamp()) // 30 and device.last_used_at is not None
+    assert not device.verify_token(code)  # reuse refused
+    clock.shift(timedelta(seconds=10))
+    assert not TOTPDevice.objects.get(pk=device.pk).verify_token(code)
+    clock.shift(timedelta(seconds=30))
+    device = TOTPDevice.objects.get(pk=device.pk)
+    device.throttle_reset()
+    wrong = "000000" if code_of(device) != "000000" else "111111"
+    assert not device.verify_token(wrong)
+    clock.shift(timedelta(seconds=5))
+    assert TOTPDevice.objects.get(pk=device.pk).verify_token(code_of(device))
+
+
+def test_K8_rotation_re_encrypts_the_device_keys(ann_with_device, settings):
+    old_key = settings.FIELD_ENCRYPTION_KEY[0]
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEY = [new_key, old_key]
+    out = StringIO()
+    call_command("rotate_encryption_key", stdout=out)
+    assert "conversations.TOTPDevice.key: 1 re-encrypted, 0 already under the first key" in (
+        out.getvalue().splitlines()
+    )
+    (stored,) = raw_device_keys()
+    assert Fernet(new_key).decrypt(stored.encode()).decode() == ann_with_device.key
+    settings.FIELD_ENCRYPTION_KEY = [new_key]  # the old key dropped
+    assert TOTPDevice.objects.get().key == ann_with_device.key
+
+
+@pytest.fixture
+def clear_table(db):
+    """django-otp's `otp_totp_totpdevice` as an installation before this change has it."""
+    when = connection.data_types["DateTimeField"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE otp_totp_totpdevice (id integer PRIMARY KEY, user_id integer NOT NULL, "
+            'name varchar(64) NOT NULL, confirmed boolean NOT NULL, "key" varchar(80) NOT NULL, '
+            "step smallint NOT NULL, t0 bigint NOT NULL, digits smallint NOT NULL, "
+            "tolerance smallint NOT NULL, drift smallint NOT NULL, last_t bigint NOT NULL, "
+            f"throttling_failure_timestamp {when} NULL, "
+            "throttling_failure_count integer NOT NULL, "
+            f"created_at {when} NULL, last_used_at {when} NULL)"
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE otp_totp_totpdevice")
+
+
+def test_K8_the_migration_encrypts_the_clear_devices_and_empties_their_table(
+    ann, clear_table, clock
+):
+    key = "3132333435363738393031323334353637383930"
+    made = connection.ops.adapt_datetimefield_value(START - timedelta(days=3))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO otp_totp_totpdevice VALUES "
+            "(7, %s, 'phone', %s, %s, 30, 0, 6, 1, 0, 5, NULL, 0, %s, NULL)",
+            [ann.pk, True, key, made],
+        )
+
+    assert totp_migration.move_clear_devices(TOTPDevice, connection) == 1
+
+    device = TOTPDevice.objects.get()
+    assert (device.user, device.name, device.confirmed, device.key) == (ann, "phone", True, key)
+    assert (device.last_t, device.created_at) == (5, START - timedelta(days=3))
+    assert raw_device_keys() != [key] and key not in raw_device_keys()[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM otp_totp_totpdevice")
+        assert cursor.fetchone() == (0,)
+    # the same app's codes still sign in
+    assert signed_in(sign_in("/accounts/login/", "ann", code=code_of(device)))
+
+
+def test_K8_the_migration_does_nothing_without_the_clear_table(db):
+    assert totp_migration.move_clear_devices(TOTPDevice, connection) == 0

@@ -261,7 +261,8 @@ ADMIN_MODELS = {
     "axes.accessattempt": (NO, NO, READ),
     "axes.accesslog": (NO, NO, READ),
     "axes.accessfailurelog": (NO, NO, READ),
-    "otp_totp.totpdevice": (NO, NO, WORK),
+    # K8: set up by their own user only (/accounts/two-factor/): no "add" in the admin.
+    "conversations.totpdevice": (NO, NO, READ),
 }
 
 

@@ -7,7 +7,15 @@ Other apps add panels to a conversation's page through `conversations.panels`.
 """
 
 from conversations.admin.accounts import AccountAdmin
+from conversations.admin.devices import TOTPDeviceAdmin
 from conversations.admin.inbox import ConversationAdmin
 from conversations.admin.people import ContactAdmin, TeammateAdmin, WorkflowAdmin
 
-__all__ = ["AccountAdmin", "ConversationAdmin", "ContactAdmin", "TeammateAdmin", "WorkflowAdmin"]
+__all__ = [
+    "AccountAdmin",
+    "ConversationAdmin",
+    "ContactAdmin",
+    "TeammateAdmin",
+    "TOTPDeviceAdmin",
+    "WorkflowAdmin",
+]
