@@ -345,3 +345,26 @@ if env.str("CSAT_WORKER_STARTED_FILE", default=""):
         "path": env.str("CSAT_WORKER_STARTED_FILE"),
     }
     LOGGING["loggers"]["django-q"]["handlers"] = ["worker_started"]
+
+# K9 (issue 16): the throttles of the customer API (api.throttles) count in a cache that every
+# web process and machine shares: Redis when REDIS_URL is set (the queue's server; its own
+# database number with THROTTLE_REDIS_URL), else the database's `csat_shared_cache` table,
+# made by a migration (api 0003), so `migrate` alone sets up a fresh machine. The default
+# cache stays each process's memory (nothing shared is kept there).
+THROTTLE_REDIS_URL = env.str("THROTTLE_REDIS_URL", default=REDIS_URL)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": THROTTLE_REDIS_URL,
+        "KEY_PREFIX": "csat",
+    }
+    if THROTTLE_REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "csat_shared_cache",
+        # Each throttle key is one row (a token's, an address's) for a minute; expired rows
+        # are culled as new ones come.
+        "OPTIONS": {"MAX_ENTRIES": env.int("SHARED_CACHE_MAX_ENTRIES", default=100_000)},
+    },
+}

@@ -10,7 +10,7 @@ import logging
 
 import pytest
 import time_machine
-from django.core.cache import cache
+from django.core.cache import caches
 from django.urls import reverse
 
 from conversations.models import Channel
@@ -27,11 +27,11 @@ CARD = "/api/v1/messenger/ratings/"
 
 
 @pytest.fixture(autouse=True)
-def fresh_throttles():
+def fresh_throttles(db):
     """The card API's throttle counts live in a cache; each test starts with none."""
-    cache.clear()
+    caches["shared"].clear()
     yield
-    cache.clear()
+    caches["shared"].clear()
 
 
 @pytest.fixture(autouse=True)
