@@ -365,6 +365,6 @@ CACHES = {
         "LOCATION": "csat_shared_cache",
         # Each throttle key is one row (a token's, an address's) for a minute; expired rows
         # are culled as new ones come.
-        "OPTIONS": {"MAX_ENTRIES": env.int("SHARED_CACHE_MAX_ENTRIES", default=100_000)},
+        "OPTIONS": {"MAX_ENTRIES": env.int("SHARED_CACHE_MAX_ENTRIES", default=10_000)},
     },
 }

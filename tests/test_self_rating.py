@@ -283,3 +283,28 @@ def test_K12_the_admin_lists_and_filters_ratings_by_source(admin_client, teammat
         reverse("admin:ratings_rating_change", args=[Rating.objects.get(source="email").pk])
     )
     assert "Email link" in _text(detail)
+
+
+def test_K12_the_migration_gives_earlier_ratings_the_source_of_their_channel(teammate):
+    """Ratings and history entries made before sources were kept (all `api`, the column's
+    default) take their request's channel's face: the email link, the Messenger."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("ratings.migrations.0018_rating_source")
+    email, messenger = _requested(teammate), _requested(teammate, channel=Channel.MESSENGER)
+    rating_submit(token=_token(email), value=5)
+    rating_submit(token=_token(messenger), value=2)
+    assert set(Rating.objects.values_list("source", flat=True)) == {"api"}
+
+    migration.sources_from_channels(apps, None)
+
+    assert dict(Rating.objects.values_list("request_id", "source")) == {
+        email.pk: "email",
+        messenger.pk: "messenger",
+    }
+    assert dict(RatingEvent.objects.values_list("request_id", "source")) == {
+        email.pk: "email",
+        messenger.pk: "messenger",
+    }
