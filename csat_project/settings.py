@@ -442,3 +442,26 @@ MESSENGER_IDENTITY_MAX_AGE_HOURS = env.int("MESSENGER_IDENTITY_MAX_AGE_HOURS", d
 MESSENGER_IDENTITY_REQUIRE_TIMESTAMP = env.bool(
     "MESSENGER_IDENTITY_REQUIRE_TIMESTAMP", default=False
 )
+
+# K9 (issue 16): the throttles of the customer API (api.throttles) count in a cache that every
+# web process and machine shares: Redis when REDIS_URL is set (the queue's server; its own
+# database number with THROTTLE_REDIS_URL), else the database's `csat_shared_cache` table,
+# made by a migration (api 0003), so `migrate` alone sets up a fresh machine. The default
+# cache stays each process's memory (nothing shared is kept there).
+THROTTLE_REDIS_URL = env.str("THROTTLE_REDIS_URL", default=REDIS_URL)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": THROTTLE_REDIS_URL,
+        "KEY_PREFIX": "csat",
+    }
+    if THROTTLE_REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "csat_shared_cache",
+        # Each throttle key is one row (a token's, an address's) for a minute; expired rows
+        # are culled as new ones come.
+        "OPTIONS": {"MAX_ENTRIES": env.int("SHARED_CACHE_MAX_ENTRIES", default=10_000)},
+    },
+}

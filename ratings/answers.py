@@ -6,6 +6,10 @@ refusal raises `RatingRefused`, which carries its rule and the HTTP status every
 with (A7), and writes nothing. Every accepted answer is appended to the history (A8) and moves
 the daily report figures on in the same transaction.
 
+K11: an answer from a browser signed in as staff (`by`) is refused (`RatingRefused("K11")`,
+403) and logged, nothing written. K12: each answer keeps its `source` (email link, Messenger,
+API) on the rating and its history entry.
+
 A10: the rating page posts its link's reaction by itself on load, marked `auto`. When an auto
 post of another reaction arrives within a minute of the auto post that left the standing
 rating, with no person's post between, the standing rating is a mail scanner's (it opens every
@@ -17,6 +21,7 @@ press on a button, a comment: no `auto`) is never held back by A10.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -35,6 +40,7 @@ from ratings.models import (
     RatingReason,
     RatingRequest,
     RatingSettings,
+    Source,
     value_column,
 )
 from ratings.rules import (
@@ -42,9 +48,13 @@ from ratings.rules import (
     answer_refusal,
     scanner_burst,
     scanner_quiet,
+    staff_refusal,
 )
 from ratings.scale import customer_words
+from ratings.selectors import staff_signed_in
 from ratings.signals import rating_event_recorded
+
+logger = logging.getLogger(__name__)
 
 MAX_COMMENT_LENGTH = 5000
 VALUE_MESSAGE = "Choose one of the five reactions (1 to 5)."
@@ -75,6 +85,30 @@ def _locked_request(token: str) -> tuple[RatingRequest, RatingSettings]:
     return request, RatingSettings.as_of(request.settings_version)
 
 
+def _refuse_staff(by, request: RatingRequest, action: str) -> None:
+    """K11: a rating, change or comment from a browser signed in as staff (`by`, the
+    browser's user) is refused (403) and logged with the user's and the conversation's ids
+    (never the token); the caller's transaction then writes nothing."""
+    if staff_refusal(staff=staff_signed_in(by)):
+        logger.warning(
+            "K11: refused a %s from a browser signed in as staff: user %s, conversation %s",
+            action,
+            by.pk,
+            request.conversation_id,
+        )
+        raise RatingRefused("K11")
+
+
+def _source(source: str | None) -> str:
+    """K12: a known source (the faces say theirs); a direct call of the services is the
+    API's."""
+    if source is None:
+        return Source.API
+    if source not in Source.values:
+        raise ValueError(f"Unknown rating source {source!r}.")
+    return source
+
+
 def _rating_of(request: RatingRequest) -> Rating | None:
     rating = next(iter(Rating.objects.order_by().filter(request=request)[:1]), None)
     if rating is not None:
@@ -94,16 +128,29 @@ def _clean_value(value) -> int:
 
 
 @transaction.atomic
-def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | None:
+def rating_submit(
+    *,
+    token: str,
+    value: int,
+    auto: bool = False,
+    by=None,
+    source: str | None = None,
+) -> Rating | None:
     """A1: record the reaction; A2: change it; A4, A5, A6: within the hours since the close;
     A3: not after a comment. A refusal raises `RatingRefused` and writes nothing.
 
     `auto`: the rating page posted its link's reaction by itself (A10). Such a post of another
     reaction than a standing rating left by an auto post within the last minute, with no
     person's post since, discards that rating and returns None; within the minute after a
-    discard an auto post is refused (A10)."""
+    discard an auto post is refused (A10).
+
+    `by`: the user the answering browser is signed in as (`request.user`; None or anonymous
+    for a customer): staff are refused (K11). `source` (K12): the face it came in on
+    (`Source`), kept on the rating and its history; the API's when not given."""
     value = _clean_value(value)
+    source = _source(source)
     request, settings = _locked_request(token)
+    _refuse_staff(by, request, "rating")
     rating = _rating_of(request)
     now = clock.now()
     rule = answer_refusal(
@@ -128,8 +175,9 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
             rated_at=now,
             changed_at=now,
             auto_at=auto_at,
+            source=source,
         )
-        _history(rating, RatingEvent.Kind.RATED, now)
+        _history(rating, RatingEvent.Kind.RATED, now, source=source)
         figures_add(
             [
                 (local_day(now), rating.teammate_key, {value_column(value): 1}),
@@ -145,7 +193,7 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
         auto_at=rating.auto_at,
         interaction=rating.auto_at is None,
     ):
-        _discard(request, rating, now)
+        _discard(request, rating, now, source)
         return None
     elif rating.value != value:
         figures_add(
@@ -162,7 +210,7 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
         rating.changed_at = now
         rating.auto_at = auto_at
         rating.save(update_fields=["value", "changed_at", "auto_at"])
-        _history(rating, RatingEvent.Kind.CHANGED, now)
+        _history(rating, RatingEvent.Kind.CHANGED, now, source=source)
     else:
         # The same reaction again changes nothing; a person's press still counts as the
         # interaction that keeps A10 away from the rating.
@@ -179,7 +227,7 @@ def rating_submit(*, token: str, value: int, auto: bool = False) -> Rating | Non
     return rating
 
 
-def _discard(request: RatingRequest, rating: Rating, now: datetime) -> None:
+def _discard(request: RatingRequest, rating: Rating, now: datetime, source: str) -> None:
     """A10: the standing rating was left by a mail scanner's auto posts: undo exactly what
     recording it did (its daily figures: answered, its value) and remove it, so reports count
     only what people gave; the history keeps it and says why (A8), the webhooks hear of it
@@ -191,7 +239,7 @@ def _discard(request: RatingRequest, rating: Rating, now: datetime) -> None:
         ],
         kind=request.kind,
     )
-    _history(rating, RatingEvent.Kind.DISCARDED, now, rule="A10")
+    _history(rating, RatingEvent.Kind.DISCARDED, now, rule="A10", source=source)
     conversation_event(
         conversation=request.conversation,
         event=Part.Event.RATING_DISCARDED,
@@ -208,9 +256,18 @@ def _clean_reasons(reasons: Iterable[str]) -> list[str]:
 
 
 @transaction.atomic
-def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> Rating:
+def rating_comment(
+    *,
+    token: str,
+    comment: str,
+    reasons: Iterable[str] = (),
+    by=None,
+    source: str | None = None,
+) -> Rating:
     """A1: an optional comment, with the admin's low-rating reasons after terrible or bad.
-    A3: one comment, after which the rating is final."""
+    A3: one comment, after which the rating is final. `by` (K11) and `source` (K12): as
+    `rating_submit`'s."""
+    source = _source(source)
     # One line break is one character, as the comment box counts it (browsers send CRLF).
     comment = (comment or "").replace("\r\n", "\n").strip()
     reasons = _clean_reasons(reasons)
@@ -220,6 +277,7 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
         raise ValidationError(COMMENT_TOO_LONG, code="too_long")
     refuse_nul(comment, "comment")  # PostgreSQL cannot store it: a 400, not a 500
     request, settings = _locked_request(token)
+    _refuse_staff(by, request, "comment")
     rating = _rating_of(request)
     if rating is None:
         raise ValidationError("Choose a reaction before leaving a comment.", code="no_rating")
@@ -254,11 +312,13 @@ def rating_comment(*, token: str, comment: str, reasons: Iterable[str] = ()) -> 
         reasons=reasons,
         kind=rating.kind,
     )
-    _history(rating, RatingEvent.Kind.COMMENTED, now)
+    _history(rating, RatingEvent.Kind.COMMENTED, now, source=source)
     return rating
 
 
-def _history(rating: Rating, kind: str, at: datetime, *, rule: str = "") -> RatingEvent:
+def _history(
+    rating: Rating, kind: str, at: datetime, *, rule: str = "", source: str = Source.API
+) -> RatingEvent:
     """A8: the append-only record of what was accepted (or discarded, A10), announced to
     receivers (webhooks) inside the same transaction."""
     event = RatingEvent.objects.create(
@@ -266,6 +326,7 @@ def _history(rating: Rating, kind: str, at: datetime, *, rule: str = "") -> Rati
         rating=rating,
         kind=kind,
         rule=rule,
+        source=source,
         value=rating.value,
         comment=rating.comment,
         reasons=rating.reasons,

@@ -409,9 +409,27 @@ class RatingDecision(models.Model):
         return f"{self.get_outcome_display()} {self.rule}".strip()
 
 
+class Source(models.TextChoices):
+    """K12: where a customer's answer came in: the rating page behind the survey email's
+    links, the Messenger's rating card (its card API), or a call of the rating services
+    without either face (an integration's script, a management command)."""
+
+    EMAIL = "email", "Email link"
+    MESSENGER = "messenger", "Messenger"
+    API = "api", "API"
+
+    @classmethod
+    def of_channel(cls, channel: str) -> str:
+        """The face a request's channel is answered on (D1): its email's links, or its
+        Messenger card."""
+        return cls.MESSENGER if channel == Channel.MESSENGER else cls.EMAIL
+
+
 class Rating(models.Model):
     """The customer's current answer to a request. Reports read this; the history is kept
     in `RatingEvent` (A8)."""
+
+    Source = Source
 
     class Value(models.IntegerChoices):
         AMAZING = 5, "Amazing"
@@ -438,6 +456,8 @@ class Rating(models.Model):
     rated_at = models.DateTimeField()
     changed_at = models.DateTimeField()
     commented_at = models.DateTimeField(null=True, blank=True)
+    # K12: where the rating was first given (each answer's own is in its history entry).
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
     # A10: when an auto post (the page posting its link's reaction on load) last recorded or
     # changed it; None once a person posted (pressed a reaction, left a comment) since.
     auto_at = models.DateTimeField(null=True, blank=True)
@@ -528,6 +548,8 @@ class RatingEvent(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     # The rule behind a discard (A10); empty for an answer.
     rule = models.CharField(max_length=10, blank=True)
+    # K12: where this answer (or the post that discarded a rating, A10) came in.
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
     value = models.PositiveSmallIntegerField(choices=Rating.Value.choices)
     comment = models.TextField(blank=True)
     reasons = models.JSONField(default=list, blank=True)

@@ -3,7 +3,8 @@
 `eligibility` decides whether a close sends a rating request (DESIGN.md E1–E8, and E9:
 `asked_too_recently`, the fatigue guard; the bot's request, B, by `bot_eligibility`, of the
 kind `request_kind` says);
-`answer_refusal` decides whether a customer's rating, change or comment is refused (A3–A6);
+`answer_refusal` decides whether a customer's rating, change or comment is refused (A3–A6,
+and K11: `staff_refusal`, never from a browser signed in as staff);
 `effective_windows` picks the hour limits that apply to a conversation (W1, W2);
 `scanner_burst` and `scanner_quiet` tell a mail scanner's posts from a person's (A10).
 Each returns None when nothing stands in the way, or the id of the rule that does;
@@ -54,12 +55,18 @@ RULE_WORDS = {
         "Several different reactions arrived within a minute without a click, as a mail "
         "scanner opening every link does, so none was kept: press the one you mean."
     ),
+    # K11: the one wording of a staff browser's refused rating or comment (pages, card, API).
+    "K11": gettext_noop(
+        "You are signed in as a member of the support team: only the customer can rate "
+        "this conversation, so a rating or comment from this browser is not recorded."
+    ),
 }
 
 # A7: the status of a refused rating, change or comment. A time limit forbids it (403); a
 # comment already left conflicts with a change (409).
 # A10: an auto post within the minute after a discard conflicts with it (409).
-REFUSAL_STATUS = {"A3": 409, "A4": 403, "A5": 403, "A10": 409}
+# K11: a browser signed in as staff is forbidden to rate or comment (403).
+REFUSAL_STATUS = {"A3": 409, "A4": 403, "A5": 403, "A10": 409, "K11": 403}
 
 
 def rule_words(rule: str) -> str:
@@ -251,15 +258,19 @@ def answer_refusal(
     windows: Windows,
     has_rating: bool,
     has_comment: bool,
+    staff: bool = False,
 ) -> str | None:
     """None when the customer's `action` ("rate" or "comment") is accepted, else the rule
     that refuses it. Windows are measured from the close that sent the request.
 
+    - K11 first: `staff`, the answer comes from a browser signed in as staff (`staff_refusal`).
     - rate, first time: A4 once `rating_hours` have passed.
     - rate again (a change, A2): A3 once a comment was left; A5 once `change_hours` have
       passed. A5 never blocks a first rating.
     - comment: A3 when a comment was already left (one comment closes the rating).
     """
+    if staff_refusal(staff=staff):
+        return "K11"
     if action == "rate":
         if not has_rating:
             # now - closed_at, not closed_at + hours: no date overflow for any hour limit.
@@ -278,6 +289,13 @@ def answer_refusal(
     if action == "comment":
         return "A3" if has_comment else None
     raise ValueError(f"Unknown action {action!r}: use 'rate' or 'comment'.")
+
+
+def staff_refusal(*, staff: bool) -> str | None:
+    """K11: no rating, change or comment from a browser signed in as staff (a teammate
+    opening a customer's survey link to rate their own conversation). `staff` is what
+    `ratings.selectors.staff_signed_in` says of the browser's user."""
+    return "K11" if staff else None
 
 
 # --- A10: a mail scanner's browser opening every link ------------------------------------------

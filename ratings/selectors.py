@@ -9,7 +9,7 @@ from django.utils import translation
 
 from conversations import clock
 from conversations.languages import contact_language, default_language, language_match
-from conversations.models import Conversation, ConversationClose
+from conversations.models import Conversation, ConversationClose, Teammate
 from ratings.links import linked_request
 from ratings.models import (
     Rating,
@@ -203,6 +203,18 @@ def rating_panel(*, conversation: Conversation) -> RatingPanel:
 # --- the customer's pages: reads only (a GET never writes) ----------------------------------
 
 
+def staff_signed_in(user) -> bool:
+    """K11: whether the browser behind a customer page or card is signed in as staff: a user
+    of the admin (`is_staff`, superusers included) or any user with a teammate profile. Such
+    a browser rates nothing (`ratings.rules.staff_refusal`). No query for a customer's
+    browser (not signed in) nor for a staff user; one for a signed-in user who is neither."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return Teammate.objects.filter(user_id=user.pk).exists()
+
+
 @dataclass(frozen=True)
 class RatingState:
     """What a rating page or card shows for one request, read without writing: the current
@@ -291,11 +303,14 @@ def rating_state(
     now: datetime | None = None,
     link_value: int | None = None,
     language: str | None = None,
+    staff: bool = False,
 ) -> RatingState:
     """A1–A6 as `rating_submit` and `rating_comment` would apply them now, without writing.
     No query when `settings` is given and `request` was read with its close, its
     conversation's workflow and its rating. `language` (L2, L3): the one the question and the
-    reasons are shown in; by default the active one."""
+    reasons are shown in; by default the active one. `staff` (K11): the viewer's browser is
+    signed in as staff, so it may neither rate nor comment (the page says why instead of
+    offering the buttons, and posts nothing by itself)."""
     settings = settings or RatingSettings.current()
     language = language_match(language or translation.get_language()) or default_language()
     try:
@@ -309,6 +324,7 @@ def rating_state(
         "now": now,
         "windows": settings.windows(request.conversation.workflow, request.kind),
         "has_comment": has_comment,
+        "staff": staff,
     }
     return RatingState(
         request=request,
@@ -327,7 +343,7 @@ def rating_state(
     )
 
 
-def rating_link_state(*, token: str, done: str = "") -> RatingState:
+def rating_link_state(*, token: str, done: str = "", staff: bool = False) -> RatingState:
     """The rating page's read (A9): the request a link names, or `RatingLinkInvalid` when the
     link was altered, names no request, or names another conversation.
 
@@ -338,7 +354,7 @@ def rating_link_state(*, token: str, done: str = "") -> RatingState:
     One query: the request with everything the page shows and the rules read (its close,
     rating, contact, teammate, the conversation and its workflow) and the settings' version
     (`RatingSettings.as_of`: no query while this process's copy is the saved one). The
-    state's `language` is the contact's (L2)."""
+    state's `language` is the contact's (L2). `staff`: as `rating_state`'s (K11)."""
     queryset = RatingRequest.objects.select_related(
         "close", "conversation__workflow", "teammate", "rating", "contact"
     ).annotate(settings_version=RatingSettings.version())
@@ -348,6 +364,7 @@ def rating_link_state(*, token: str, done: str = "") -> RatingState:
         settings=RatingSettings.as_of(request.settings_version),
         link_value=None if done else link.value,
         language=contact_language(request.contact),
+        staff=staff,
     )
     if done == "discarded" and state.rating is None:
         state = replace(state, discarded=True)

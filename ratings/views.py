@@ -18,6 +18,12 @@ Status codes (A7: whatever is refused is said plainly on the page):
   409  it conflicts with what was recorded: A3 (a comment was left, so the rating is final),
        A10 (an auto post within the minute after a scanner's burst was discarded)
   404  the link was altered, names no request, or names another conversation (A9)
+
+K11: a browser signed in as staff rates nothing: its posts are refused (403, logged, nothing
+written) by the services (`by=request.user`), and its GET shows the page with the refusal's
+words in place of the buttons (so the page's script posts nothing either). K12: the posts say
+their source: the email link's, or the Messenger's when the Messenger's card (without its
+script) sent them here (`next`).
 """
 
 from functools import partial, wraps
@@ -38,6 +44,7 @@ from ratings.alerts import alert_preference_set, alerts_off, unsubscribe_user
 from ratings.answers import RatingRefused, rating_comment, rating_submit
 from ratings.forms import CommentForm, RateForm
 from ratings.links import INVALID_LINK, RatingLinkInvalid
+from ratings.models import Source
 from ratings.scale import REACTIONS, customer_words
 
 # What the page after a post says it followed (`?done=`): a rating or change, a comment, a
@@ -76,7 +83,7 @@ def rate(request, token):
     done = request.GET.get("done", "")
     done = done if done in DONE else ""
     try:
-        state = selectors.rating_link_state(token=token, done=done)
+        state = selectors.rating_link_state(token=token, done=done, staff=_staff(request))
     except RatingLinkInvalid:
         return _invalid_link(request)
     _speak(state)
@@ -90,7 +97,13 @@ def _rate_post(request, token):
         request,
         token,
         RateForm,
-        lambda data: rating_submit(token=token, value=data["value"], auto=data["auto"]),
+        lambda data: rating_submit(
+            token=token,
+            value=data["value"],
+            auto=data["auto"],
+            by=request.user,
+            source=_source(data),
+        ),
         done=lambda rating: "rated" if rating is not None else "discarded",
     )
 
@@ -104,7 +117,13 @@ def rate_comment(request, token):
         request,
         token,
         CommentForm,
-        lambda data: rating_comment(token=token, comment=data["comment"], reasons=data["reasons"]),
+        lambda data: rating_comment(
+            token=token,
+            comment=data["comment"],
+            reasons=data["reasons"],
+            by=request.user,
+            source=_source(data),
+        ),
         done="commented",
     )
 
@@ -146,6 +165,16 @@ def _rate_page(request, token, state, *, done="", error="", form=None, status=20
     return render(request, "ratings/rate.html", context, status=status)
 
 
+def _staff(request) -> bool:
+    """K11: the browser is signed in as staff (the rule and who counts: ratings.selectors)."""
+    return selectors.staff_signed_in(request.user)
+
+
+def _source(data) -> str:
+    """K12: a post with `next` came from the Messenger's card (its no-script forms)."""
+    return Source.MESSENGER if data.get("next") else Source.EMAIL
+
+
 def _joined(error: ValidationError) -> str:
     return " ".join(error.messages)
 
@@ -159,7 +188,7 @@ def _refused(request, token, form, words, status):
     """A7: the refusal in words (`words()`, in the contact's language), with the rating as
     recorded (nothing was written)."""
     try:
-        state = selectors.rating_link_state(token=token)
+        state = selectors.rating_link_state(token=token, staff=_staff(request))
     except RatingLinkInvalid:
         return _invalid_link(request)
     _speak(state)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
+from django.core.cache import caches
 
 from conversations import clock, services
 from ratings.messenger import messenger_page
@@ -18,11 +18,11 @@ BASE = "/api/v1/messenger/ratings/"
 
 
 @pytest.fixture(autouse=True)
-def fresh_throttles():
+def fresh_throttles(db):
     """Throttle counts live in the cache; each test starts with none."""
-    cache.clear()
+    caches["shared"].clear()
     yield
-    cache.clear()
+    caches["shared"].clear()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from conversations.languages import default_language
 from ratings import selectors as rating_selectors
 from ratings.answers import rating_comment, rating_submit
 from ratings.links import RatingLinkInvalid
+from ratings.models import Source
 from ratings.scale import REACTIONS, customer_words
 
 
@@ -58,9 +59,11 @@ def _card(state: rating_selectors.RatingState) -> dict:
     }
 
 
-def _card_response(token: str, code: int = 200) -> Response:
-    """The card, in the language of the contact it belongs to (L2): read with the request."""
-    state = rating_selectors.rating_link_state(token=token)
+def _card_response(token: str, user, code: int = 200) -> Response:
+    """The card, in the language of the contact it belongs to (L2): read with the request.
+    `user`: the browser's (K11: staff see the card's refusals, `K11`, instead of offers)."""
+    staff = rating_selectors.staff_signed_in(user)
+    state = rating_selectors.rating_link_state(token=token, staff=staff)
     translation.activate(state.language)
     return Response(RatingCardSerializer(_card(state)).data, status=code)
 
@@ -75,7 +78,11 @@ TOKEN_PARAMETER = OpenApiParameter(
 
 class CustomerView(APIView):
     """No account: the signed token names the request (A9) and is all the credential; it never
-    logs anyone in. Throttled per token and per address."""
+    logs anyone in. Throttled per token and per address.
+
+    K11: the browser's own sign-in (the site's session cookie, sent by the Messenger's page
+    on this site) is read only to refuse staff (`browser_user`); it grants nothing, so no
+    authentication class (and no CSRF check) applies. K12: its answers are the Messenger's."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -104,6 +111,15 @@ class CustomerView(APIView):
                 exc = exceptions.Throttled(wait=exc.wait)  # its words, in that language
         return super().handle_exception(exc)
 
+    browser_user = None
+
+    def initialize_request(self, request, *args, **kwargs):
+        """K11: keep the user the browser is signed in as on this site (Django's session,
+        still unread: a lazy object), before DRF's authentication, which has no class here,
+        replaces it with an anonymous user."""
+        self.browser_user = getattr(request, "user", None)
+        return super().initialize_request(request, *args, **kwargs)
+
     def validated(self, serializer_class) -> dict:
         """The input, checked; its refusal in the contact's language (L2)."""
         serializer = serializer_class(data=self.request.data)
@@ -124,20 +140,22 @@ class CustomerView(APIView):
 )
 class MessengerCard(CustomerView):
     def get(self, request, token):
-        return _card_response(token)
+        return _card_response(token, self.browser_user)
 
 
 @extend_schema(
     tags=["messenger"],
     summary="Rate, or change the rating",
     description="A1, A2; refused with the rule's id as `code`: A4 (403, too late to rate), "
-    "A5 (403, too late to change), A3 (409, a comment was left).",
+    "A5 (403, too late to change), A3 (409, a comment was left), K11 (403, the browser is "
+    "signed in as staff).",
     parameters=[TOKEN_PARAMETER],
     request=ReactionInputSerializer,
     responses={
         200: RatingCardSerializer,
         403: OpenApiResponse(
-            ErrorSerializer, description="A4 or A5: a time limit refuses it (see `code`)."
+            ErrorSerializer,
+            description="A4 or A5: a time limit refuses it; K11: signed in as staff (see `code`).",
         ),
         409: OpenApiResponse(ErrorSerializer, description="A3: a comment was left."),
     },
@@ -147,23 +165,31 @@ class MessengerReaction(CustomerView):
 
     def post(self, request, token):
         data = self.validated(ReactionInputSerializer)
-        rating_submit(token=token, value=data["value"])
-        return _card_response(token)
+        rating_submit(
+            token=token, value=data["value"], by=self.browser_user, source=Source.MESSENGER
+        )
+        return _card_response(token, self.browser_user)
 
 
 @extend_schema(
     tags=["messenger"],
     summary="Leave a comment (and reasons after a terrible or bad rating)",
     description="A1; one comment, after which the rating is final (A3: a second is refused "
-    "with 409 and code A3).",
+    "with 409 and code A3; K11: refused with 403 when the browser is signed in as staff).",
     parameters=[TOKEN_PARAMETER],
     request=CommentInputSerializer,
     responses={200: RatingCardSerializer},
 )
 class MessengerComment(CustomerView):
-    error_statuses = (404, 409)
+    error_statuses = (403, 404, 409)
 
     def post(self, request, token):
         data = self.validated(CommentInputSerializer)
-        rating_comment(token=token, comment=data["comment"], reasons=data["reasons"])
-        return _card_response(token)
+        rating_comment(
+            token=token,
+            comment=data["comment"],
+            reasons=data["reasons"],
+            by=self.browser_user,
+            source=Source.MESSENGER,
+        )
+        return _card_response(token, self.browser_user)

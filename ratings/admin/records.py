@@ -148,7 +148,7 @@ class RatingEventInline(ViewOnly, admin.TabularInline):
     verbose_name_plural = "History"
     extra = 0
     can_delete = False
-    fields = readonly_fields = ("at", "kind", "reaction", "comment", "reasons_text")
+    fields = readonly_fields = ("at", "kind", "source", "reaction", "comment", "reasons_text")
     ordering = ("at", "id")
 
     @admin.display(description="Reaction")
@@ -165,6 +165,7 @@ class RatingAdmin(ViewOnlyAdmin):
     list_display = (
         "reaction",
         "kind",
+        "source",  # K12: email link, Messenger or API
         "teammate",
         "conversation_column",
         "comment_short",
@@ -173,13 +174,14 @@ class RatingAdmin(ViewOnlyAdmin):
         "changed",
         "commented",
     )
-    list_filter = ("value", "kind", "teammate")
+    list_filter = ("value", "kind", "source", "teammate")
     list_select_related = ("teammate", "conversation")
     search_fields = ("comment", "conversation__subject", "request__contact__email")
     search_help_text = "Search by comment, subject or a contact's email address."
     date_hierarchy = "rated_at"
     fields = (
         "reaction",
+        "source",
         "teammate",
         "conversation",
         "request",
