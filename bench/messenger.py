@@ -32,6 +32,7 @@ process it starts is stopped by its pid at the end; gunicorn's log stays in the 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import http.client
 import json
@@ -103,6 +104,8 @@ def environment(args, port: int, static_root: Path) -> dict:
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)]),
             "DEBUG": "false",
             "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz-messenger",
+            # K3: outside DEBUG the encrypted fields need a key (a Fernet key: 32 random bytes).
+            "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
             "ALLOWED_HOSTS": "127.0.0.1",
             "SITE_URL": f"http://127.0.0.1:{port}",
             "DATABASE_URL": args.database_url,

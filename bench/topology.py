@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import collections
 import contextlib
 import json
@@ -340,6 +341,8 @@ class Topology:
                 ),  # ROOT first: bench/reports.py
                 "DEBUG": "false",
                 "SECRET_KEY": self.secret,
+                # K3: outside DEBUG the encrypted fields need a key (a Fernet key: 32 random bytes).
+                "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "SITE_URL": self.base,
                 "DATABASE_URL": self.database_url,

@@ -20,6 +20,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -49,6 +50,7 @@ def _environment(folder: Path, **extra) -> dict:
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(folder)]),
             "DEBUG": "false",
             "SECRET_KEY": "k9-test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+            "FIELD_ENCRYPTION_KEY": ",".join(settings.FIELD_ENCRYPTION_KEY),
             "ALLOWED_HOSTS": "127.0.0.1",
             "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
             "REDIS_URL": "",
