@@ -376,7 +376,7 @@ CONTENT_SECURITY_POLICY = {
 PERMISSIONS_POLICY = env.str(
     "PERMISSIONS_POLICY",
     default=(
-        "accelerometer=(), bluetooth=(), camera=(), display-capture=(), geolocation=(), "
+        "accelerometer=(), camera=(), display-capture=(), geolocation=(), "
         "gyroscope=(), hid=(), magnetometer=(), microphone=(), midi=(), payment=(), "
         "serial=(), usb=(), xr-spatial-tracking=()"
     ),
