@@ -54,3 +54,18 @@ class RefuseNulMiddleware:
                 )
             return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """K10d: the `Permissions-Policy` header on every response (PERMISSIONS_POLICY): camera,
+    microphone, geolocation, payment, USB and the other powerful features are off for every
+    page and every frame in it. Django has no setting of its own for this header."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if settings.PERMISSIONS_POLICY and "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = settings.PERMISSIONS_POLICY
+        return response

@@ -10,6 +10,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE as CSP_NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",  # K10: django-csp's system checks
     "anymail",
     # K7: failed sign-ins counted in the database (axes); K8: TOTP two-factor (django-otp),
     # its devices conversations.TOTPDevice (the key encrypted at rest), not otp_totp's.
@@ -60,6 +62,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # K10: the Content-Security-Policy (django-csp) and Permissions-Policy of every response.
+    "csp.middleware.CSPMiddleware",
+    "csat_project.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "csat_project.middleware.RefuseNulMiddleware",
@@ -278,7 +283,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["api.parsers.CheckedJSONParser"],  # K13, K14
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "api.renderers.BrowsableAPIRenderer",  # K10: DRF's, with its inline styles allowed
     ],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
     "PAGE_SIZE": 50,
@@ -446,7 +451,7 @@ MESSENGER_IDENTITY_REQUIRE_TIMESTAMP = env.bool(
 # K9 (issue 16): the throttles of the customer API (api.throttles) count in a cache that every
 # web process and machine shares: Redis when REDIS_URL is set (the queue's server; its own
 # database number with THROTTLE_REDIS_URL), else the database's `csat_shared_cache` table,
-# made by a migration (api 0003), so `migrate` alone sets up a fresh machine. The default
+# made by a migration (api 0005), so `migrate` alone sets up a fresh machine. The default
 # cache stays each process's memory (nothing shared is kept there).
 THROTTLE_REDIS_URL = env.str("THROTTLE_REDIS_URL", default=REDIS_URL)
 CACHES = {
@@ -465,3 +470,43 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": env.int("SHARED_CACHE_MAX_ENTRIES", default=10_000)},
     },
 }
+
+# K10 (headers): a Content-Security-Policy on every response (django-csp, csp.middleware):
+# scripts and styles only from this site's static files (no 'unsafe-inline', no 'unsafe-eval';
+# a nonce, {{ request.csp_nonce }}, for the rare inline block), no plug-ins, forms post here
+# only, and no site may frame a page (K10c) except the Messenger's iframe, whose
+# frame-ancestors are MESSENGER_ALLOWED_ORIGINS (messenger.views, K10b).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", CSP_NONCE],
+        "style-src": ["'self'", CSP_NONCE],
+        # data: for the icons Django's admin and Swagger UI draw from their stylesheets.
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# K10d: no page of csat uses these browser features; neither may anything injected into one.
+PERMISSIONS_POLICY = env.str(
+    "PERMISSIONS_POLICY",
+    default=(
+        "accelerometer=(), camera=(), display-capture=(), geolocation=(), "
+        "gyroscope=(), hid=(), magnetometer=(), microphone=(), midi=(), payment=(), "
+        "serial=(), usb=(), xr-spatial-tracking=()"
+    ),
+)
+# K10e: the browser never guesses a response's type, and no address of csat (the customer
+# pages carry their signed token in the path) is sent to another site in a Referer: the
+# same-origin policy sends none at all across sites (strict-origin-when-cross-origin would
+# still send the origin; same-origin is what the customer pages always sent).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Every page but the Messenger's iframe (xframe_options_exempt) also says DENY to browsers
+# that predate frame-ancestors; the two never disagree.
+X_FRAME_OPTIONS = "DENY"

@@ -7,6 +7,7 @@ widget runs cross-origin as it does on a real site."""
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.db.models import Max
 from django.http import Http404
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from conversations.identity import user_hash
 from conversations.models import Channel, Contact
+from messenger.origins import site_origin
 
 SHOWN = 8
 
@@ -36,6 +38,13 @@ def demo_users() -> list[Contact]:
 def host_page(request):
     if not settings.MESSENGER_DEMO_HOST:
         raise Http404("The demo host page is off (MESSENGER_DEMO_HOST).")
+    # K10: the page runs under the site's Content-Security-Policy, as a careful company's
+    # would: widget.js and its iframe come from SITE_URL, another origin than this page's.
+    policy = csp_update({"script-src": [site_origin()], "frame-src": [site_origin()]})
+    return policy(_host_page)(request)
+
+
+def _host_page(request):
     users = demo_users()
     chosen = request.GET.get("as", "")
     identity, who = {}, None

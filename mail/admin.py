@@ -5,6 +5,7 @@ could not be made a part, kept raw with the reason, retried from here. In develo
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin, messages
 from django.template.defaultfilters import filesizeformat
@@ -265,6 +266,13 @@ class SentMailAdmin(ViewOnly, admin.ModelAdmin):
     @admin.display(description="Headers")
     def headers_text(self, obj):
         return format_html('<pre style="white-space:pre-wrap; margin:0">{}</pre>', obj.headers)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # K10: the HTML part's sandboxed srcdoc frame inherits this page's Content-Security-
+        # Policy, so the page allows what the frame's own policy does (FRAME_POLICY: a mail's
+        # inline style attributes, its remote images); scripts stay as strict as everywhere.
+        policy = csp_update({"style-src-attr": ["'unsafe-inline'"], "img-src": ["http:", "https:"]})
+        return policy(super().change_view)(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
         if settings.EMAIL_BACKEND != "mail.devbox.DevboxBackend":

@@ -35,6 +35,7 @@ def host_origin(candidate) -> str:
     return ""
 
 
-def frame_ancestors() -> str:
-    """The Content-Security-Policy that lets only the allowed sites embed the frame."""
-    return "frame-ancestors 'self' " + " ".join(allowed_origins())
+def frame_ancestors() -> list[str]:
+    """K10b: the frame-ancestors sources of the frame's Content-Security-Policy: only the
+    allowed sites (and csat itself) may embed it."""
+    return ["'self'", *allowed_origins()]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import cache, wraps
 from pathlib import Path
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
@@ -112,6 +113,20 @@ def widget_js(request):
     return response
 
 
+def frame_policy(view):
+    """K10b: the site-wide Content-Security-Policy (csp.middleware) with the allowed origins
+    as the frame's frame-ancestors (every other page says 'none'); read at each request, so
+    the setting decides, never what the page is told. X-Frame-Options is left out (the view
+    is xframe_options_exempt): its DENY would contradict them."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        policy = csp_replace({"frame-ancestors": frame_ancestors()})
+        return policy(view)(request, *args, **kwargs)
+
+    return wrapper
+
+
 def frame_words() -> dict:
     """L2: the words frame.js shows, in the active language (the visitor's)."""
     return {
@@ -153,7 +168,6 @@ def _frame_response(request, *, mode: str, host: str = "", link: str = "", page=
         "messenger/frame.html",
         {"config": config, "mode": mode, "page": page, "reactions": REACTIONS},
     )
-    response["Content-Security-Policy"] = frame_ancestors()
     response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     add_never_cache_headers(response)
@@ -161,6 +175,7 @@ def _frame_response(request, *, mode: str, host: str = "", link: str = "", page=
 
 
 @xframe_options_exempt
+@frame_policy
 @require_GET
 def frame(request):
     """W7: the iframe the launcher opens; it shows nothing until the host page, from an allowed
@@ -175,7 +190,8 @@ def frame(request):
 @require_GET
 def link(request, token):
     """The same Messenger full-page, for a link in an email: the signed link names the
-    contact; the threads are drawn at once (and work without JavaScript)."""
+    contact; the threads are drawn at once (and work without JavaScript). No site frames it
+    (K10: frame-ancestors 'none', X-Frame-Options DENY)."""
     try:
         contact = messenger_link_contact(token=token)
     except LinkEnded as ended:  # K19: expired or revoked: a finished page, nothing changes

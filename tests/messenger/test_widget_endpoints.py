@@ -550,6 +550,17 @@ def test_W2_W3_a_user_cannot_set_their_details_here(client, contact, token):
 # --- W7: the frame and the scripts -----------------------------------------------------------
 
 
+def _frame_ancestors(response) -> str:
+    """The frame-ancestors directive of the page's Content-Security-Policy (K10b: the rest of
+    the policy is the site's, tests/test_headers.py)."""
+    (found,) = [
+        directive.removeprefix("frame-ancestors ")
+        for directive in response["Content-Security-Policy"].split("; ")
+        if directive.startswith("frame-ancestors ")
+    ]
+    return found
+
+
 def _config(response) -> dict:
     (found,) = CONFIG.findall(response.content.decode())
     return json.loads(found)
@@ -558,9 +569,7 @@ def _config(response) -> dict:
 def test_W7_the_frame_may_be_embedded_by_the_allowed_origins_only(client):
     response = client.get(reverse("messenger:frame"), {"host": "http://host.example"})
     assert response.status_code == 200
-    assert response["Content-Security-Policy"] == (
-        "frame-ancestors 'self' http://host.example http://testserver"
-    )
+    assert _frame_ancestors(response) == "'self' http://host.example http://testserver"
     assert "X-Frame-Options" not in response
     config = _config(response)
     assert config["host"] == "http://host.example"
@@ -588,9 +597,7 @@ def test_W7_an_unknown_host_gets_no_host_in_the_config(client, host, expected):
     assert response.status_code == 200
     assert _config(response)["host"] == expected
     # The policy does not depend on what the page claims.
-    assert response["Content-Security-Policy"] == (
-        "frame-ancestors 'self' http://host.example http://testserver"
-    )
+    assert _frame_ancestors(response) == "'self' http://host.example http://testserver"
     assert "evil" not in response["Content-Security-Policy"]
 
 
