@@ -433,9 +433,6 @@ AXES_VERBOSE = False
 # without one is sent there and kept out of the admin until it is set up.
 OTP_REQUIRED_FOR_SUPERUSERS = env.bool("OTP_REQUIRED_FOR_SUPERUSERS", default=False)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="csat")
-# The admin never shows a device's key or QR code again (Admin → TOTP devices): nobody copies a
-# teammate's second factor from there.
-OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # K19: a Messenger link (`/messenger/<token>/`) is refused this many days after it was made
 # (and at once after the contact's "Revoke Messenger links").

@@ -238,3 +238,20 @@ def test_postgresql_connections_run_without_jit_unless_told(production_env):
     production_env["POSTGRES_JIT"] = "true"
     options = _settings(production_env, "DATABASES")["DATABASES"]["default"].get("OPTIONS", {})
     assert "jit" not in options.get("options", "")
+
+
+def test_K4_the_first_key_is_made_without_one_in_production(production_env):
+    """`rotate_encryption_key --generate-key` is how a new installation gets its first key, so
+    the missing key's system check (csat.E001) must not stop it; rotating still needs one."""
+    del production_env["FIELD_ENCRYPTION_KEY"]
+
+    made = _run(["manage.py", "rotate_encryption_key", "--generate-key"], production_env)
+    rotate = _run(["manage.py", "rotate_encryption_key"], production_env)
+
+    assert made.returncode == 0, made.stdout + made.stderr
+    key = made.stdout.strip()
+    from cryptography.fernet import Fernet
+
+    assert Fernet(key).decrypt(Fernet(key).encrypt(b"x")) == b"x"
+    assert rotate.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY" in rotate.stderr
