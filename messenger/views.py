@@ -195,7 +195,10 @@ def link(request, token):
     try:
         contact = messenger_link_contact(token=token)
     except LinkEnded as ended:  # K19: expired or revoked: a finished page, nothing changes
-        response = render(request, "messenger/link_ended.html", {"message": str(ended)}, status=410)
+        with translation.override(ended.language):  # L1: the language of whom it named
+            response = render(
+                request, "messenger/link_ended.html", {"message": str(ended)}, status=410
+            )
         add_never_cache_headers(response)
         return response
     except BadToken:

@@ -16,7 +16,13 @@ from conversations.languages import contact_language
 from conversations.models import Contact, Conversation, Part
 from ratings.models import MessengerApp, Rating, RatingRequest, RatingSettings
 from ratings.selectors import RatingState, rating_state
-from ratings.tokens import BadToken, messenger_link_check, messenger_token_read, rating_token
+from ratings.tokens import (
+    BadToken,
+    LinkEnded,
+    messenger_link_check,
+    messenger_token_read,
+    rating_token,
+)
 
 # What a customer sees of a conversation: replies, bot messages, and these events.
 MESSENGER_EVENTS = (Part.Event.CLOSED, Part.Event.CLOSED_QUIETLY, Part.Event.RATING_REQUESTED)
@@ -61,11 +67,20 @@ class MessengerPage:
 def messenger_link_contact(*, token: str) -> Contact:
     """The contact a signed Messenger link names; `BadToken` for a bad link or no contact,
     `LinkEnded` (a `BadToken`) for one that has expired or was revoked (K19)."""
-    link = messenger_token_read(token)
+    try:
+        link = messenger_token_read(token)
+    except LinkEnded as ended:  # L1: the ended page speaks the language of whom it named
+        named = Contact.objects.filter(pk=ended.contact_id).first()
+        ended.language = contact_language(named) if named else None
+        raise
     contact = Contact.objects.filter(pk=link.contact_id).first()
     if contact is None:
         raise BadToken("This Messenger link is not valid.")
-    messenger_link_check(link, contact)
+    try:
+        messenger_link_check(link, contact)
+    except LinkEnded as ended:
+        ended.language = contact_language(contact)
+        raise
     return contact
 
 

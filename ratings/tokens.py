@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.utils.translation import gettext_noop
 
 RATING_SALT = "csat.ratings.rate"
 MESSENGER_SALT = "csat.ratings.messenger"
@@ -24,7 +25,7 @@ class BadToken(Exception):
 
 
 # K19: what a customer reads on an ended Messenger link (the page is a 410, nothing changes).
-MESSENGER_LINK_ENDED = (
+MESSENGER_LINK_ENDED = gettext_noop(
     "This Messenger link has expired. Open the Messenger from our website or from a newer email."
 )
 
@@ -32,8 +33,10 @@ MESSENGER_LINK_ENDED = (
 class LinkEnded(BadToken):
     """K19: a genuine Messenger link that has expired or was revoked."""
 
-    def __init__(self, message: str = MESSENGER_LINK_ENDED):
+    def __init__(self, message: str = MESSENGER_LINK_ENDED, *, contact_id: int | None = None):
         super().__init__(message)
+        self.contact_id = contact_id  # whom the ended link named, to speak their language (L1)
+        self.language: str | None = None  # theirs, once `messenger_link_contact` read them
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,12 @@ def messenger_token_read(token: str) -> MessengerLink:
     `MESSENGER_LINK_MAX_AGE_DAYS` (K19), `BadToken` when it is not a genuine link."""
     max_age = timedelta(days=settings.MESSENGER_LINK_MAX_AGE_DAYS)
     try:
-        payload = signing.loads(token, salt=MESSENGER_SALT, max_age=max_age)
-        return MessengerLink(contact_id=int(payload["k"]), epoch=int(payload.get("e", 0)))
+        payload = signing.loads(token, salt=MESSENGER_SALT)
+        link = MessengerLink(contact_id=int(payload["k"]), epoch=int(payload.get("e", 0)))
+        signing.loads(token, salt=MESSENGER_SALT, max_age=max_age)
+        return link
     except signing.SignatureExpired:
-        raise LinkEnded() from None
+        raise LinkEnded(contact_id=link.contact_id) from None
     except (signing.BadSignature, AttributeError, KeyError, TypeError, ValueError):
         raise BadToken("This Messenger link is not valid.") from None
 
@@ -95,4 +100,4 @@ def messenger_link_check(link: MessengerLink, contact) -> None:
     """K19: `LinkEnded` when the contact's links were revoked (or erased) after `link` was
     made; the one rule the link page and the widget's session both call."""
     if link.epoch != contact.messenger_links_epoch or contact.erased_at is not None:
-        raise LinkEnded()
+        raise LinkEnded(contact_id=contact.pk)

@@ -455,15 +455,17 @@ def test_l4_a_language_without_a_catalogue_shows_english(client, teammate):
 
 
 def _po_entries(path) -> dict:
-    """msgid (with its msgctxt, as gettext keys them) → msgstr, read from a .po file."""
+    """msgid (with its msgctxt, as gettext keys them) → msgstr, read from a .po file. An entry
+    left untranslated (an empty msgstr: Django's own catalogue speaks for it, as for the
+    admin's sign-in words) is not compiled, so it is not read here either."""
     entries, current, field = {}, {}, None
     for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
         if not line.strip():
-            if "msgid" in current and current["msgid"]:
+            if current.get("msgid") and current.get("msgstr"):
                 key = current["msgid"]
                 if "msgctxt" in current:
                     key = f"{current['msgctxt']}\x04{key}"
-                entries[key] = current.get("msgstr", "")
+                entries[key] = current["msgstr"]
             current, field = {}, None
         elif line.startswith("#"):
             continue

@@ -239,3 +239,23 @@ def test_K19_a_session_made_before_k19_counts_as_number_0(client, contact):
     assert _threads(client, old).status_code == 200
     messenger_links_revoke(contact_ids=[contact.pk])
     assert _threads(client, old).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("header", "title", "words"),
+    [
+        ("fr", "Lien expiré", "Ce lien Messenger a expiré."),
+        ("de", "Link abgelaufen", "Dieser Messenger-Link ist abgelaufen."),
+    ],
+)
+def test_K19_L1_the_ended_page_speaks_the_customers_language(db, client, header, title, words):
+    """The ended page is translated like every customer page (L1): the contact's language."""
+    contact = ContactFactory(name="Lena Link", language=header)
+    with time_machine.travel(MADE_AT, tick=False):
+        token = messenger_link_token(contact)
+    with time_machine.travel(MADE_AT + timedelta(days=30) + MINUTE, tick=False):
+        page = _page(client, token)
+    html = page.content.decode()
+    assert page.status_code == 410
+    assert title in html and words in html
+    assert MESSENGER_LINK_ENDED not in html
