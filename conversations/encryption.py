@@ -45,9 +45,9 @@ def configured_keys() -> list[str]:
     return [key.strip() for key in keys if key and key.strip()]
 
 
-def key_problems() -> list[str]:
-    """What is wrong with FIELD_ENCRYPTION_KEY, in words (empty: nothing)."""
-    keys = configured_keys()
+def key_problems(keys: list[str] | tuple[str, ...] | None = None) -> list[str]:
+    """What is wrong with FIELD_ENCRYPTION_KEY (or `keys`), in words (empty: nothing)."""
+    keys = configured_keys() if keys is None else keys
     if not keys:
         return ["FIELD_ENCRYPTION_KEY is not set: secrets in the database cannot be encrypted."]
     problems = []
@@ -64,6 +64,10 @@ def key_problems() -> list[str]:
 
 @lru_cache(maxsize=8)
 def _crypter(keys: tuple[str, ...]) -> tuple[MultiFernet, Fernet]:
+    """The keys checked and built once per set of keys (a refusal is not cached)."""
+    problems = key_problems(keys)
+    if problems:
+        raise ImproperlyConfigured(" ".join(problems) + " " + HINT)
     fernets = [Fernet(key) for key in keys]
     return MultiFernet(fernets), fernets[0]
 
@@ -71,9 +75,6 @@ def _crypter(keys: tuple[str, ...]) -> tuple[MultiFernet, Fernet]:
 def crypter() -> tuple[MultiFernet, Fernet]:
     """(all keys, the first key), read from the settings at each use (a change of settings,
     as in a test, applies at once)."""
-    problems = key_problems()
-    if problems:
-        raise ImproperlyConfigured(" ".join(problems) + " " + HINT)
     return _crypter(tuple(configured_keys()))
 
 

@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import time
 
 from django.conf import settings
 from django.core import signing
@@ -31,6 +30,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from conversations import clock
 from conversations.languages import language_clean, language_match
 from conversations.models import Contact
 from conversations.people import MAX_EMAIL, email_clean  # noqa: F401 - MAX_EMAIL offered here
@@ -80,7 +80,7 @@ def _user_hash_valid(user_id: str, given: str, secret: str) -> bool:
             return False
         return hmac.compare_digest(user_hash(user_id, secret), given)
     issued_at, digest = int(stamped[1]), stamped[2]
-    age = time.time() - issued_at
+    age = clock.now().timestamp() - issued_at
     if age > settings.MESSENGER_IDENTITY_MAX_AGE_HOURS * 3600 or age < -CLOCK_SKEW_SECONDS:
         return False
     return hmac.compare_digest(user_hash(_stamped(user_id, issued_at), secret), digest)

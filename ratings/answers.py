@@ -48,7 +48,6 @@ from ratings.rules import (
     answer_refusal,
     scanner_burst,
     scanner_quiet,
-    staff_refusal,
 )
 from ratings.scale import customer_words
 from ratings.selectors import staff_signed_in
@@ -89,7 +88,7 @@ def _refuse_staff(by, request: RatingRequest, action: str) -> None:
     """K11: a rating, change or comment from a browser signed in as staff (`by`, the
     browser's user) is refused (403) and logged with the user's and the conversation's ids
     (never the token); the caller's transaction then writes nothing."""
-    if staff_refusal(staff=staff_signed_in(by)):
+    if staff_signed_in(by):
         logger.warning(
             "K11: refused a %s from a browser signed in as staff: user %s, conversation %s",
             action,

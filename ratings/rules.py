@@ -4,7 +4,7 @@
 `asked_too_recently`, the fatigue guard; the bot's request, B, by `bot_eligibility`, of the
 kind `request_kind` says);
 `answer_refusal` decides whether a customer's rating, change or comment is refused (A3–A6,
-and K11: `staff_refusal`, never from a browser signed in as staff);
+and K11: never from a browser signed in as staff);
 `effective_windows` picks the hour limits that apply to a conversation (W1, W2);
 `scanner_burst` and `scanner_quiet` tell a mail scanner's posts from a person's (A10).
 Each returns None when nothing stands in the way, or the id of the rule that does;
@@ -263,13 +263,15 @@ def answer_refusal(
     """None when the customer's `action` ("rate" or "comment") is accepted, else the rule
     that refuses it. Windows are measured from the close that sent the request.
 
-    - K11 first: `staff`, the answer comes from a browser signed in as staff (`staff_refusal`).
+    - K11 first: `staff`, the answer comes from a browser signed in as staff (a teammate
+      opening a customer's survey link to rate their own conversation;
+      `ratings.selectors.staff_signed_in` says who counts).
     - rate, first time: A4 once `rating_hours` have passed.
     - rate again (a change, A2): A3 once a comment was left; A5 once `change_hours` have
       passed. A5 never blocks a first rating.
     - comment: A3 when a comment was already left (one comment closes the rating).
     """
-    if staff_refusal(staff=staff):
+    if staff:
         return "K11"
     if action == "rate":
         if not has_rating:
@@ -289,13 +291,6 @@ def answer_refusal(
     if action == "comment":
         return "A3" if has_comment else None
     raise ValueError(f"Unknown action {action!r}: use 'rate' or 'comment'.")
-
-
-def staff_refusal(*, staff: bool) -> str | None:
-    """K11: no rating, change or comment from a browser signed in as staff (a teammate
-    opening a customer's survey link to rate their own conversation). `staff` is what
-    `ratings.selectors.staff_signed_in` says of the browser's user."""
-    return "K11" if staff else None
 
 
 # --- A10: a mail scanner's browser opening every link ------------------------------------------

@@ -206,8 +206,9 @@ def rating_panel(*, conversation: Conversation) -> RatingPanel:
 def staff_signed_in(user) -> bool:
     """K11: whether the browser behind a customer page or card is signed in as staff: a user
     of the admin (`is_staff`, superusers included) or any user with a teammate profile. Such
-    a browser rates nothing (`ratings.rules.staff_refusal`). No query for a customer's
-    browser (not signed in) nor for a staff user; one for a signed-in user who is neither."""
+    a browser rates nothing (K11 in `ratings.rules.answer_refusal` and the answers). No query
+    for a customer's browser (not signed in) nor for a staff user; one for a signed-in user
+    who is neither."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if user.is_staff or user.is_superuser:
