@@ -29,11 +29,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from conversations import clock
+from conversations.compiled import CompiledRead
 from conversations.models import Part
 from conversations.services import conversation_event
 from conversations.text import refuse_nul
 from ratings.figures import figures_add, local_day, reasons_add
-from ratings.links import linked_request
+from ratings.links import link_read, linked_request
 from ratings.models import (
     Rating,
     RatingEvent,
@@ -70,17 +71,19 @@ class RatingRefused(ValidationError):
         super().__init__(customer_words(rule), code=rule)
 
 
+_LOCKED_READ = link_read(
+    RatingRequest.objects.select_for_update(of=("self",))
+    .select_related("close", "contact", "conversation__workflow")
+    .annotate(settings_version=RatingSettings.version())
+)
+
+
 def _locked_request(token: str) -> tuple[RatingRequest, RatingSettings]:
     """A9: the request the link names, locked for the length of the answer, with the
     settings as they were saved when it was read (one query while this process's copy of the
     settings is the saved one: `RatingSettings.as_of`). Its rating is read after the lock
     (`_rating_of`): a rating committed while this answer waited for the lock is then seen."""
-    queryset = (
-        RatingRequest.objects.select_for_update(of=("self",))
-        .select_related("close", "contact", "conversation__workflow")
-        .annotate(settings_version=RatingSettings.version())
-    )
-    request, _link = linked_request(token, queryset)
+    request, _link = linked_request(token, _LOCKED_READ)
     return request, RatingSettings.as_of(request.settings_version)
 
 
@@ -108,8 +111,12 @@ def _source(source: str | None) -> str:
     return source
 
 
+# H6: the rating of a request, read after its lock (compiled once per process).
+_RATING_READ = CompiledRead(lambda key: Rating.objects.order_by().filter(request_id=key)[:1])
+
+
 def _rating_of(request: RatingRequest) -> Rating | None:
-    rating = next(iter(Rating.objects.order_by().filter(request=request)[:1]), None)
+    rating = _RATING_READ.first(request.pk)
     if rating is not None:
         rating.request = request  # the locked one, with its contact: no query to reach it
     return rating

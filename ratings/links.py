@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext, gettext_noop
 
+from conversations.compiled import CompiledRead
 from ratings.models import RatingRequest
 from ratings.tokens import BadToken, RatingLink, rating_token_read
 
@@ -27,21 +28,27 @@ class RatingLinkInvalid(ValidationError):
         super().__init__(gettext(message), code="invalid_link")
 
 
+def link_read(queryset: QuerySet[RatingRequest]) -> CompiledRead[RatingRequest]:
+    """The read `linked_request` makes of `queryset` (which says what to lock and join),
+    compiled once per process (H6). G2: a link of a contact whose personal data was erased
+    is refused as a bad link is, in the same query (the join the callers' select_related
+    has; they lock `of=("self",)`). No ORDER BY: a primary key names one row."""
+    return CompiledRead(
+        lambda key: queryset.order_by().filter(pk=key, contact__erased_at__isnull=True)[:1]
+    )
+
+
 def linked_request(
-    token: str, queryset: QuerySet[RatingRequest]
+    token: str, read: CompiledRead[RatingRequest]
 ) -> tuple[RatingRequest, RatingLink]:
-    """The request `token` names, read from `queryset` (which says what to lock and join),
-    with the link itself; `RatingLinkInvalid` when the link was altered, names no request, or
-    names another conversation than the request's."""
+    """The request `token` names, read by `read` (a `link_read`), with the link itself;
+    `RatingLinkInvalid` when the link was altered, names no request, or names another
+    conversation than the request's."""
     try:
         link = rating_token_read(token)
     except BadToken:
         raise RatingLinkInvalid() from None
-    # G2: a link of a contact whose personal data was erased is refused as a bad link is (in
-    # the same query: the join the callers' select_related has; they lock `of=("self",)`).
-    # No ORDER BY (a primary key names one row): composing one costs a click's CPU.
-    found = queryset.order_by().filter(pk=link.request_id, contact__erased_at__isnull=True)[:1]
-    request = next(iter(found), None)
+    request = read.first(link.request_id)
     if request is None or request.conversation_id != link.conversation_id:
         raise RatingLinkInvalid()
     return request, link

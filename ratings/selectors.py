@@ -10,7 +10,7 @@ from django.utils import translation
 from conversations import clock
 from conversations.languages import contact_language, default_language, language_match
 from conversations.models import Conversation, ConversationClose, Teammate
-from ratings.links import linked_request
+from ratings.links import link_read, linked_request
 from ratings.models import (
     Rating,
     RatingDecision,
@@ -344,6 +344,37 @@ def rating_state(
     )
 
 
+# H1: the columns the rating page and the Messenger card read of a request and what it joins
+# (the rating's answer); the other ~50 (the inbox's, the delivery's) cost a click's CPU to
+# compile and decode. A column read that is not here is one more query: the tests count them.
+LINK_STATE_COLUMNS = (
+    "conversation_id",
+    "kind",
+    "discarded_at",
+    "close__closed_at",
+    "conversation__subject",
+    "conversation__workflow__rating_window_hours",
+    "conversation__workflow__change_window_hours",
+    "teammate__name",
+    "contact__language",
+    "contact__erased_at",
+    *(
+        f"rating__{name}"
+        for name in ("value", "comment", "reasons", "rated_at", "changed_at", "commented_at")
+    ),
+    "rating__auto_at",
+)
+
+
+_LINK_STATE_READ = link_read(
+    RatingRequest.objects.select_related(
+        "close", "conversation__workflow", "teammate", "rating", "contact"
+    )
+    .only(*LINK_STATE_COLUMNS)
+    .annotate(settings_version=RatingSettings.version())
+)
+
+
 def rating_link_state(*, token: str, done: str = "", staff: bool = False) -> RatingState:
     """The rating page's read (A9): the request a link names, or `RatingLinkInvalid` when the
     link was altered, names no request, or names another conversation.
@@ -356,10 +387,7 @@ def rating_link_state(*, token: str, done: str = "", staff: bool = False) -> Rat
     rating, contact, teammate, the conversation and its workflow) and the settings' version
     (`RatingSettings.as_of`: no query while this process's copy is the saved one). The
     state's `language` is the contact's (L2). `staff`: as `rating_state`'s (K11)."""
-    queryset = RatingRequest.objects.select_related(
-        "close", "conversation__workflow", "teammate", "rating", "contact"
-    ).annotate(settings_version=RatingSettings.version())
-    request, link = linked_request(token, queryset)
+    request, link = linked_request(token, _LINK_STATE_READ)
     state = rating_state(
         request=request,
         settings=RatingSettings.as_of(request.settings_version),

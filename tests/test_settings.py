@@ -42,6 +42,8 @@ SETTINGS_VARIABLES = {
     "Q_LOG_LEVEL",
     "CSAT_WORKER_STARTED_FILE",
     "FIELD_ENCRYPTION_KEY",
+    "POSTGRES_JIT",
+    "POSTGRES_PREPARED",
     # Not a setting, but the deploy check warns when it is set (browser tests set it).
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
@@ -238,6 +240,22 @@ def test_postgresql_connections_run_without_jit_unless_told(production_env):
     production_env["POSTGRES_JIT"] = "true"
     options = _settings(production_env, "DATABASES")["DATABASES"]["default"].get("OPTIONS", {})
     assert "jit" not in options.get("options", "")
+
+
+def test_H5_postgresql_statements_are_prepared_unless_told(production_env):
+    """H5: server-side parameters and psycopg's prepared statements (after 5 runs of a
+    statement on a connection) on PostgreSQL; POSTGRES_PREPARED=false for a pooler that
+    cannot keep them; nothing of the kind on SQLite."""
+    production_env["DATABASE_URL"] = "postgres://csat@db.example.com:5432/csat"
+    options = _settings(production_env, "DATABASES")["DATABASES"]["default"]["OPTIONS"]
+    assert options["server_side_binding"] is True and options["prepare_threshold"] == 5
+    production_env["POSTGRES_PREPARED"] = "false"
+    options = _settings(production_env, "DATABASES")["DATABASES"]["default"]["OPTIONS"]
+    assert "server_side_binding" not in options and "prepare_threshold" not in options
+    production_env["DATABASE_URL"] = "sqlite:////tmp/csat-settings-test.sqlite3"
+    production_env.pop("POSTGRES_PREPARED")
+    options = _settings(production_env, "DATABASES")["DATABASES"]["default"]["OPTIONS"]
+    assert "server_side_binding" not in options
 
 
 def test_K4_the_first_key_is_made_without_one_in_production(production_env):

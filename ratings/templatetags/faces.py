@@ -1,10 +1,19 @@
 """`{% face value %}`: a reaction drawn as an inline SVG face, the same on every machine (an
 emoji is drawn by each system's own font, or not at all). Decorative: the button beside it
-carries the reaction's name."""
+carries the reaction's name. `{% reaction_buttons selected autosubmit %}`: the five reactions'
+buttons.
+
+H6: both are the same for every page in a language, so each is built once per process (per
+face and size; per language, pressed reaction and script mark), not once per page."""
+
+from functools import lru_cache
 
 from django import template
-from django.utils.html import format_html
+from django.utils import translation
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+
+from ratings.scale import BY_VALUE, REACTIONS
 
 register = template.Library()
 
@@ -25,6 +34,11 @@ _BROWS = (
 
 @register.simple_tag
 def face(value, size=32):
+    return _face(int(value), int(size))
+
+
+@lru_cache(maxsize=64)
+def _face(value: int, size: int):
     fill, outline, mouth = _FACES.get(int(value), _FACES[3])
     mouth_fill = "#1f2328" if mouth.endswith("Z") else "none"
     return format_html(
@@ -38,7 +52,35 @@ def face(value, size=32):
         size=size,
         fill=fill,
         outline=outline,
-        brows=mark_safe(_BROWS) if int(value) == 1 else "",  # noqa: S308 - a constant
+        brows=mark_safe(_BROWS) if value == 1 else "",  # noqa: S308 - a constant
         mouth=mouth,
         mouth_fill=mouth_fill,
+    )
+
+
+@register.simple_tag
+def reaction_buttons(selected=None, autosubmit=False):
+    """The five reactions as real buttons, each posting its value (A1, A2): `selected` shown
+    as pressed, and marked for the page's script (`data-autosubmit`, A10) when
+    `autosubmit`."""
+    selected = selected if selected in BY_VALUE else None
+    return _reaction_buttons(translation.get_language(), selected, bool(autosubmit))
+
+
+@lru_cache(maxsize=256)
+def _reaction_buttons(language: str, selected: int | None, autosubmit: bool):
+    return format_html_join(
+        "\n",
+        '<button type="submit" name="value" value="{}" class="reaction" aria-pressed="{}"{}>'
+        '{}<span class="name">{}</span></button>',
+        (
+            (
+                reaction.value,
+                "true" if reaction.value == selected else "false",
+                mark_safe(" data-autosubmit") if autosubmit and reaction.value == selected else "",
+                _face(reaction.value, 32),
+                reaction.label,
+            )
+            for reaction in REACTIONS
+        ),
     )
