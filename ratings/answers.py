@@ -184,13 +184,10 @@ def rating_submit(
             source=source,
         )
         _history(rating, RatingEvent.Kind.RATED, now, source=source)
-        figures_add(
-            [
-                (local_day(now), rating.teammate_key, {value_column(value): 1}),
-                (local_day(request.created_at), rating.teammate_key, {"answered": 1}),
-            ],
-            kind=request.kind,
-        )
+        figures = [
+            (local_day(now), rating.teammate_key, {value_column(value): 1}),
+            (local_day(request.created_at), rating.teammate_key, {"answered": 1}),
+        ]
     elif scanner_burst(
         auto=auto,
         value=value,
@@ -202,16 +199,13 @@ def rating_submit(
         _discard(request, rating, now, source)
         return None
     elif rating.value != value:
-        figures_add(
-            [
-                (
-                    local_day(rating.rated_at),
-                    rating.teammate_key,
-                    {value_column(rating.value): -1, value_column(value): 1},
-                )
-            ],
-            kind=rating.kind,
-        )
+        figures = [
+            (
+                local_day(rating.rated_at),
+                rating.teammate_key,
+                {value_column(rating.value): -1, value_column(value): 1},
+            )
+        ]
         rating.value = value
         rating.changed_at = now
         rating.auto_at = auto_at
@@ -230,6 +224,9 @@ def rating_submit(
         body=f"{Rating.Value(value).label} ({value}/5)",
         by=request.contact,
     )
+    # H7: the daily figures last, so the row every answer for the teammate and day shares is
+    # locked only until the commit (R1: still in the answer's transaction).
+    figures_add(figures, kind=rating.kind)
     return rating
 
 
@@ -238,13 +235,6 @@ def _discard(request: RatingRequest, rating: Rating, now: datetime, source: str)
     recording it did (its daily figures: answered, its value) and remove it, so reports count
     only what people gave; the history keeps it and says why (A8), the webhooks hear of it
     (`rating.discarded`), the thread shows it. Runs in the caller's transaction."""
-    figures_add(
-        [
-            (local_day(rating.rated_at), rating.teammate_key, {value_column(rating.value): -1}),
-            (local_day(request.created_at), rating.teammate_key, {"answered": -1}),
-        ],
-        kind=request.kind,
-    )
     _history(rating, RatingEvent.Kind.DISCARDED, now, rule="A10", source=source)
     conversation_event(
         conversation=request.conversation,
@@ -254,6 +244,13 @@ def _discard(request: RatingRequest, rating: Rating, now: datetime, source: str)
     request.discarded_at = now
     request.save(update_fields=["discarded_at"])
     rating.delete()  # its reasons with it (none: a comment is an interaction); history stays
+    figures_add(  # H7: last
+        [
+            (local_day(rating.rated_at), rating.teammate_key, {value_column(rating.value): -1}),
+            (local_day(request.created_at), rating.teammate_key, {"answered": -1}),
+        ],
+        kind=request.kind,
+    )
 
 
 def _clean_reasons(reasons: Iterable[str]) -> list[str]:
@@ -312,13 +309,13 @@ def rating_comment(
     rating.auto_at = None  # a comment is a person's (A10)
     rating.save(update_fields=["comment", "reasons", "commented_at", "auto_at"])
     RatingReason.objects.bulk_create(RatingReason(rating=rating, reason=r) for r in reasons)
-    reasons_add(
+    _history(rating, RatingEvent.Kind.COMMENTED, now, source=source)
+    reasons_add(  # H7: last
         day=local_day(rating.rated_at),
         teammate_id=rating.teammate_key,
         reasons=reasons,
         kind=rating.kind,
     )
-    _history(rating, RatingEvent.Kind.COMMENTED, now, source=source)
     return rating
 
 
