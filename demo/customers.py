@@ -125,11 +125,14 @@ class Customers:
         decide_at = moment + pause(self.rng, DECIDE_PACE)
         return [FollowUp(decide_at, partial(self.decide, conversation.pk))]
 
-    def decide(self, conversation_id: int) -> list[FollowUp]:
+    def send(self, conversation_id: int) -> None:
+        """The queued task's body: decide the conversation's closes, deliver the survey."""
         rating_request_send(conversation_id=conversation_id)
-        if conversation_id in self.surveyed:  # a later close: E6 or reopened, nothing new
-            return []
-        request = (
+
+    def delivered(self, conversation_id: int) -> tuple | None:
+        """The conversation's newest delivered request: its id, teammate, close time,
+        workflow and kind; None when there is none."""
+        return (
             RatingRequest.objects.filter(
                 conversation_id=conversation_id, delivered_at__isnull=False
             )
@@ -138,6 +141,12 @@ class Customers:
             )
             .first()
         )
+
+    def decide(self, conversation_id: int) -> list[FollowUp]:
+        self.send(conversation_id)
+        if conversation_id in self.surveyed:  # a later close: E6 or reopened, nothing new
+            return []
+        request = self.delivered(conversation_id)
         if request is None:  # skipped by a rule
             return []
         self.surveyed.add(conversation_id)

@@ -39,6 +39,24 @@ def _mark_mailed(conversation_ids: list[int]) -> int:
             author_contact__isnull=True,
         ).only("pk", "conversation_id", "created_at")
     )
+    return _mailed(parts)
+
+
+def parts_mailed(parts: list[Part]) -> int:
+    """The same for parts just written (the set-based path, `demo.bulk`): those of them
+    `mark_mailed` would pick, picked in memory (their conversation at hand)."""
+    return _mailed(
+        [
+            part
+            for part in parts
+            if part.kind in MAILED_KINDS
+            and part.author_contact_id is None
+            and part.conversation.channel == Channel.EMAIL
+        ]
+    )
+
+
+def _mailed(parts: list[Part]) -> int:
     for part in parts:
         part.message_id = part_message_id(part)
     Part.objects.bulk_update(parts, ["message_id"], batch_size=CHUNK)
