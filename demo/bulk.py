@@ -42,11 +42,7 @@ from datetime import datetime
 from django.db import transaction
 
 from conversations import clock, services
-from conversations.models import (
-    Conversation,
-    ConversationClose,
-    Part,
-)
+from conversations.models import Conversation, ConversationClose, Part, Teammate
 from conversations.text import message_body
 from demo import mailed
 from demo.common import chunks
@@ -76,7 +72,7 @@ from ratings.models import (
 )
 from ratings.rules import answer_refusal
 from ratings.surveys import survey_message_id, survey_note
-from ratings.tokens import rating_token
+from ratings.tokens import rating_token_read
 
 # Conversations written together (one transaction, a few INSERTs of up to this many rows).
 BATCH = 1000
@@ -169,8 +165,8 @@ class BulkCustomers(Customers):
         self.app = self.settings.rating_app  # D3 (read once: the demo does not change it)
         self.switches = self.settings.switches
         self.made: dict[int, Made] = {}
-        self.tokens: dict[str, tuple[Made, RatingRequest]] = {}
-        self.requests: dict[int, RatingRequest] = {}  # by the key `delivered` gives
+        # The requests by the key `delivered` gives them, which their links name (A9).
+        self.requests: dict[int, tuple[Made, RatingRequest]] = {}
         self.request_keys: dict[int, int] = {}  # id(request) -> that key
         self.last_asked: dict[int, datetime] = {}  # E9: each contact's latest request so far
 
@@ -253,9 +249,7 @@ class BulkCustomers(Customers):
             return None
         request = max(sent, key=lambda r: r.created_at)
         key = self.request_keys.setdefault(id(request), next(_keys))
-        self.requests[key] = request
-        token = rating_token(request_id=key, conversation_id=conversation_id)
-        self.tokens[token] = (made, request)
+        self.requests[key] = (made, request)
         return (
             key,
             request.teammate_id,
@@ -266,16 +260,24 @@ class BulkCustomers(Customers):
 
     def windows(self, workflow_id, request_id, kind="teammate"):
         if (workflow_id, kind) not in self._windows:
-            workflow = self.requests[request_id].conversation.workflow
+            workflow = self.requests[request_id][1].conversation.workflow
             self._windows[(workflow_id, kind)] = self.settings.windows(workflow, kind)
         return self._windows[(workflow_id, kind)]
 
     # the customer
 
+    def first_name(self, teammate_id: int | None) -> str:
+        """As `Customers.first_name`, every teammate's name read at once."""
+        if not self._names:
+            self._names = {
+                pk: name.split(" ")[0] for pk, name in Teammate.objects.values_list("pk", "name")
+            }
+        return self._names.get(teammate_id, "the team")
+
     def rate(self, token: str, value: int) -> None:
         """`rating_submit` (A1, A2, A4–A6), as the demo calls it (no auto post: A10 never
         applies; the API's source)."""
-        made, request = self.tokens[token]
+        made, request = self.requests[rating_token_read(token).request_id]
         now = clock.now()
         rating = made.ratings.get(id(request))
         rule = answer_refusal(
@@ -324,7 +326,7 @@ class BulkCustomers(Customers):
 
     def comment(self, token: str, comment: str, reasons: tuple[str, ...]) -> None:
         """`rating_comment` (A1 reasons, A3)."""
-        made, request = self.tokens[token]
+        made, request = self.requests[rating_token_read(token).request_id]
         comment = (comment or "").replace("\r\n", "\n").strip()
         reasons = _clean_reasons(reasons)
         rating = made.ratings[id(request)]
