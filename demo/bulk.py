@@ -35,11 +35,12 @@ both paths make the same rows).
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from conversations import clock, services
 from conversations.models import Conversation, ConversationClose, Part, Teammate
@@ -60,6 +61,7 @@ from demo.steps import (
     Start,
     body_format,
 )
+from mail.models import OutboundEmail
 from ratings.answers import RatingRefused, _clean_reasons
 from ratings.decisions import close_decision
 from ratings.models import (
@@ -372,6 +374,99 @@ class BulkCustomers(Customers):
 
 
 def write(batch: list[Made]) -> list[int]:
+    """The rows of `batch`: by COPY on PostgreSQL (`write_copy`), else by bulk_create
+    (`write_inserts`). Either way each conversation's parts in time order, so their ids are
+    too."""
+    if connection.vendor == "postgresql":
+        return write_copy(batch)
+    return write_inserts(batch)
+
+
+def _rows(batch: list[Made]) -> list[tuple[type, list]]:
+    """The rows of `batch` by model, in the order the services write them."""
+    return [
+        (Conversation, [m.conversation for m in batch]),
+        (
+            Conversation.contacts.through,
+            [
+                Conversation.contacts.through(conversation=m.conversation, contact=p)
+                for m in batch
+                for p in m.people
+            ],
+        ),
+        (ConversationClose, [c for m in batch for c in m.closes]),
+        (RatingRequest, [r for m in batch for r in m.requests.values()]),
+        (RatingDecision, [d for m in batch for d in m.decisions]),
+        (Part, [p for m in batch for p in m.parts]),
+        (Rating, [r for m in batch for r in m.ratings.values()]),
+        (RatingEvent, [e for m in batch for e in m.events]),
+        (RatingReason, [r for m in batch for r in m.reasons]),
+    ]
+
+
+def write_copy(batch: list[Made]) -> list[int]:
+    """PostgreSQL: every row's id taken from its table's sequence first (one query a table),
+    so the foreign keys, the survey emails' and the mailed parts' Message-IDs are known before
+    anything is written; then one COPY a table (the foreign keys are checked at commit)."""
+    tables = _rows(batch)
+    with connection.cursor() as cursor:
+        for model, objs in tables:
+            _ids_taken(cursor, model, objs)
+        for _model, objs in tables:
+            for obj in objs:
+                obj._prepare_related_fields_for_save(operation_name="bulk_create")
+        for m in batch:
+            for part, request in m.surveys:
+                part.message_id = survey_message_id(request)
+        emails = mailed.emails_of(mailed.mailed_of(tables[5][1]))
+        _ids_taken(cursor, OutboundEmail, emails)
+        for email in emails:
+            email._prepare_related_fields_for_save(operation_name="bulk_create")
+        for model, objs in [*tables, (OutboundEmail, emails)]:
+            _copy(cursor, model, objs)
+    return [m.conversation.pk for m in batch]
+
+
+def _ids_taken(cursor, model, objs: list) -> None:
+    if not objs:
+        return
+    meta = model._meta
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+        [meta.db_table, meta.pk.column, len(objs)],
+    )
+    for obj, (pk,) in zip(objs, sorted(cursor.fetchall()), strict=True):
+        obj.pk = pk
+
+
+def _copy(cursor, model, objs: list) -> None:
+    """`objs` (their ids set) in one COPY: each column's value as its field prepares it for
+    the database (JSON as text)."""
+    if not objs:
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = meta.concrete_fields
+    columns = ", ".join(quote(f.column) for f in fields)
+    prepare = [(f.attname, _json if f.get_internal_type() == "JSONField" else None) for f in fields]
+    with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+        for obj in objs:
+            copy.write_row(
+                [
+                    (adapt(getattr(obj, name)) if adapt else getattr(obj, name))
+                    for name, adapt in prepare
+                ]
+            )
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def _json(value) -> str:
+    return json.dumps(value)
+
+
+def write_inserts(batch: list[Made]) -> list[int]:
     """The rows of `batch`, in the order the services write them (each conversation's parts
     in time order, so their ids are too), a few INSERTs of up to INSERT_ROWS rows: the
     conversations (their ids come back), their contacts, closes, requests, decisions, parts,

@@ -253,6 +253,8 @@ def test_h1_set_based_in_two_processes_makes_what_one_makes(monkeypatch):
         seed_demo(conversations=80, seed=9, path="set-based", processes=2)
     second = list(Conversation.objects.exclude(pk__in=[c.pk for c in first]))
     assert len(second) == 80
-    assert dump(second) == dump(first)
+    # The two processes take their ids from the sequences at once: the same rows, in
+    # another order of ids.
+    assert sorted(map(repr, dump(second))) == sorted(map(repr, dump(first)))
     kept, recounted = kept_and_recounted()
     assert kept == recounted
