@@ -172,6 +172,13 @@ class BulkCustomers(Customers):
         self.request_keys: dict[int, int] = {}  # id(request) -> that key
         self.last_asked: dict[int, datetime] = {}  # E9: each contact's latest request so far
 
+    def before_play(self, plan: Plan) -> None:
+        """A conversation's follow-ups all run before the next one is played: what was kept
+        for the previous one is let go (a run holds one conversation's rows at a time, and
+        its batch until written)."""
+        super().before_play(plan)
+        self.made, self.requests, self.request_keys = {}, {}, {}
+
     def after_close(self, conversation: Made, moment: datetime):
         self.made[conversation.pk] = conversation
         return super().after_close(conversation, moment)
