@@ -1,8 +1,9 @@
-"""`seed_demo`'s set-based path (`demo.bulk`, issue 15 item 6, rule H1 in the README's *Demo
-data*): the same seed makes the same rows as the services make, and what it writes is
-consistent (running figures and inbox columns match the parts, one decision per close, no
-duplicate request, daily figures equal to a recount), in a number of queries that does not
-grow with the number of conversations."""
+"""`seed_demo`'s set-based path (`demo.bulk`, issue 15 item 6; rules X1–X4, see
+/work/notes/seed.md): the same seed makes the same rows as the services make (X1), large runs
+take it unless a webhook is active (X2), what it writes holds together: running figures and
+inbox columns match the parts, one decision per close, no duplicate request, daily figures
+equal to a recount (X3), in a number of queries that does not grow with the conversations
+(X4)."""
 
 import re
 from collections import Counter
@@ -118,8 +119,8 @@ def kept_and_recounted() -> tuple:
     return kept, figures()
 
 
-def test_h1_the_set_based_path_makes_the_rows_the_services_make(monkeypatch):
-    """H1: the same seed at the same moment, once through the services and once set-based:
+def test_X1_the_set_based_path_makes_the_rows_the_services_make(monkeypatch):
+    """X1: the same seed at the same moment, once through the services and once set-based:
     every conversation, part, close, decision, request, rating, history entry, reason and
     sent mail the same (ids aside), and the daily figures of the second run the same as the
     first's (so, both runs in one database, each figure twice the first run's)."""
@@ -139,13 +140,13 @@ def test_h1_the_set_based_path_makes_the_rows_the_services_make(monkeypatch):
     assert figures() == Counter({key: 2 * n for key, n in after_first.items()})
 
 
-def test_h1_auto_takes_the_set_based_path_for_large_runs_only(monkeypatch):
+def test_X2_auto_takes_the_set_based_path_for_large_runs_only(monkeypatch):
     monkeypatch.setattr("demo.bulk.SET_BASED_FROM", 20)
     assert ", services" in seed_demo(conversations=19, seed=3)
     assert ", set-based" in seed_demo(conversations=20, seed=3)
 
 
-def test_h1_an_active_webhook_keeps_the_services(monkeypatch):
+def test_X2_an_active_webhook_keeps_the_services(monkeypatch):
     """The set-based path sends no rating events to webhooks: with one active, `auto` stays
     with the services and `set-based` is refused before anything is written."""
     monkeypatch.setattr("demo.bulk.SET_BASED_FROM", 20)
@@ -163,7 +164,7 @@ class TestSetBasedRun:
     def run(self):
         self.out = seed_demo(conversations=300, seed=21, path="set-based")
 
-    def test_h1_running_figures_and_inbox_columns_match_the_parts(self):
+    def test_X3_running_figures_and_inbox_columns_match_the_parts(self):
         for c in Conversation.objects.prefetch_related("parts", "contacts"):
             parts = sorted(c.parts.all(), key=lambda p: p.pk)
             replies = [p for p in parts if p.kind == Part.Kind.REPLY]
@@ -187,7 +188,7 @@ class TestSetBasedRun:
                 p.event in (Part.Event.CLOSED, Part.Event.CLOSED_QUIETLY) for p in parts
             )
 
-    def test_h1_every_close_has_one_decision_and_no_request_is_twice(self):
+    def test_X3_every_close_has_one_decision_and_no_request_is_twice(self):
         closes = ConversationClose.objects.annotate(n=Count("decision"))
         assert closes.exists() and set(closes.values_list("n", flat=True)) == {1}
         per_kind = Counter(RatingRequest.objects.values_list("conversation_id", "kind"))
@@ -201,7 +202,7 @@ class TestSetBasedRun:
         assert noted.count() == RatingRequest.objects.count()
         assert noted.filter(conversation__channel="email", message_id="").count() == 0
 
-    def test_h1_answers_match_their_history_and_the_thread(self):
+    def test_X3_answers_match_their_history_and_the_thread(self):
         for rating in Rating.objects.all():
             history = list(RatingEvent.objects.filter(rating=rating).order_by("at", "pk"))
             assert history[0].kind == RatingEvent.Kind.RATED
@@ -211,7 +212,7 @@ class TestSetBasedRun:
             reasons = set(rating.reason_rows.values_list("reason", flat=True))
             assert reasons == set(rating.reasons)
 
-    def test_h1_daily_figures_equal_a_recount_and_mail_matches_the_parts(self):
+    def test_X3_daily_figures_equal_a_recount_and_mail_matches_the_parts(self):
         kept, recounted = kept_and_recounted()
         assert kept and kept == recounted
         mailed = Part.objects.filter(
@@ -221,7 +222,7 @@ class TestSetBasedRun:
         assert not mailed.filter(message_id="").exists()
 
 
-def test_h1_the_queries_do_not_grow_with_the_conversations(monkeypatch):
+def test_X4_the_queries_do_not_grow_with_the_conversations(monkeypatch):
     """A batch is a few INSERTs whatever its size: 150 and 300 conversations (each one batch
     after the lead) take the same number of queries, teammates and settings existing."""
     monkeypatch.setattr("demo.play.LEAD", 10)
@@ -244,7 +245,7 @@ def test_h1_the_queries_do_not_grow_with_the_conversations(monkeypatch):
 
 @postgresql
 @pytest.mark.django_db(transaction=True)
-def test_h1_set_based_in_two_processes_makes_what_one_makes(monkeypatch):
+def test_X1_set_based_in_two_processes_makes_what_one_makes(monkeypatch):
     monkeypatch.setattr("demo.play.LEAD", 10)
     monkeypatch.setattr("demo.bulk.BATCH", 25)
     with time_machine.travel(FROZEN, tick=False):
