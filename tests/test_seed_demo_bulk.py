@@ -259,3 +259,27 @@ def test_X1_set_based_in_two_processes_makes_what_one_makes(monkeypatch):
     assert sorted(map(repr, dump(second))) == sorted(map(repr, dump(first)))
     kept, recounted = kept_and_recounted()
     assert kept == recounted
+
+
+def test_progress_off_a_terminal_is_one_line_a_tenth(monkeypatch):
+    """`--progress` in a log: a line as each tenth is committed (percentage, count, rate,
+    time left), not one a batch; the set-based path moves it on batch by batch."""
+    monkeypatch.setattr("demo.play.LEAD", 10)
+    monkeypatch.setattr("demo.bulk.BATCH", 7)
+    err = StringIO()
+    call_command(
+        "seed_demo",
+        conversations=60,
+        seed=4,
+        path="set-based",
+        progress=True,
+        stdout=StringIO(),
+        stderr=err,
+    )
+    lines = err.getvalue().splitlines()
+    assert 2 <= len(lines) <= 10
+    assert all(
+        re.fullmatch(r"Seeding: \d+% \([\d,]+/60 conversations\), [\d,]+/s, \d+:\d\d left", line)
+        for line in lines
+    )
+    assert lines[-1].startswith("Seeding: 100% (60/60 conversations)")
