@@ -29,7 +29,7 @@ from django.db.models import Count
 
 from conversations import clock
 from conversations.models import Conversation, Teammate
-from demo.common import DAY, HOUR, MINUTE, between, chunks, pause
+from demo.common import DAY, HOUR, MINUTE, between, id_groups, pause
 from demo.play import FollowUp
 from demo.steps import Plan
 from demo.text import sample_text
@@ -312,24 +312,26 @@ def figures(conversation_ids: list[int]) -> dict:
     values: Counter = Counter()
     events: Counter = Counter()
     requests = 0
-    for chunk in chunks(conversation_ids):
+    groups = zip(
+        id_groups(conversation_ids),
+        id_groups(conversation_ids, "rating__conversation_id"),
+        strict=True,
+    )
+    for group, of_ratings in groups:
         for outcome, rule, n in (
-            RatingDecision.objects.filter(conversation_id__in=chunk)
+            RatingDecision.objects.filter(group)
             .values_list("outcome", "rule")
             .annotate(n=Count("pk"))
             .order_by()
         ):
             decisions[(outcome, rule)] += n
-        requests += RatingRequest.objects.filter(conversation_id__in=chunk).count()
+        requests += RatingRequest.objects.filter(group).count()
         for value, n in (
-            Rating.objects.filter(conversation_id__in=chunk)
-            .values_list("value")
-            .annotate(n=Count("pk"))
-            .order_by()
+            Rating.objects.filter(group).values_list("value").annotate(n=Count("pk")).order_by()
         ):
             values[value] += n
         for kind, n in (
-            RatingEvent.objects.filter(rating__conversation_id__in=chunk)
+            RatingEvent.objects.filter(of_ratings)
             .values_list("kind")
             .annotate(n=Count("pk"))
             .order_by()

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from conversations import clock
 from conversations.models import Conversation, ConversationClose, Part
-from demo.common import chunks
+from demo.common import chunks, id_groups
 from demo.people import Cast, contacts_make, managers_make, teammates_make, workflows_make
 from demo.plans import CONVERSATIONS_PER_CONTACT, plans_make
 from demo.steps import BotClose, Close, Plan
@@ -113,17 +113,12 @@ def figures(conversations: list[Conversation]) -> dict:
     ids = [c.pk for c in conversations]
     parts: Counter = Counter()
     closes = quiet = late = 0
-    for chunk in chunks(ids):
-        by_kind = (
-            Part.objects.filter(conversation_id__in=chunk)
-            .values_list("kind")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
+    for group in id_groups(ids):
+        by_kind = Part.objects.filter(group).values_list("kind").annotate(n=Count("pk")).order_by()
         for kind, n in by_kind:
             parts[kind] += n
         for closed_at, last_reply_at, is_quiet in ConversationClose.objects.filter(
-            conversation_id__in=chunk
+            group
         ).values_list("closed_at", "last_reply_at", "quiet"):
             closes += 1
             quiet += is_quiet
@@ -263,7 +258,7 @@ def seed(
 def conversations_of(ids: list[int]) -> list[Conversation]:
     """The conversations made, in the order made, with the columns the summary counts."""
     by_id = {}
-    for chunk in chunks(ids, 2000):
-        for conversation in Conversation.objects.filter(pk__in=chunk).only(*SUMMARY_FIELDS):
+    for group in id_groups(ids, "pk"):
+        for conversation in Conversation.objects.filter(group).only(*SUMMARY_FIELDS):
             by_id[conversation.pk] = conversation
     return [by_id[pk] for pk in ids]
