@@ -1,7 +1,9 @@
 """`seed_demo`'s set-based path (large runs, issue 15 item 6): the same plans, the same
 timeline and the same rating side as `demo.play`, each conversation made in memory by the
-services' own in-memory changes and rules, then written a batch of conversations at a time in
-a few INSERTs (one transaction a batch) instead of some 44 statements a conversation.
+services' own in-memory changes and rules, then written a batch of conversations at a time
+(one transaction a batch): on PostgreSQL one COPY a table, every id taken from its sequence
+first; elsewhere a few bulk INSERTs. About 20 statements a batch of a thousand conversations
+instead of some 44 a conversation.
 
 What still decides, taken from the services (no copy of a rule here):
 
@@ -24,7 +26,7 @@ What still decides, taken from the services (no copy of a rule here):
   which the figures kept by the services always equal);
 - the email threads' Message-IDs and delivered `OutboundEmail`s: `demo.mailed`, per batch.
 
-What goes around them: the INSERTs themselves (no row lock, no savepoint, no `part_added`
+What goes around them: the COPY and INSERTs themselves (no row lock, no savepoint, no `part_added`
 or `rating_event_recorded` signal: the demo turns the mail and alert receivers off anyway,
 and the set-based path is refused while a webhook is active, whose receiver would record
 deliveries), and the services' input checks (the plans are valid by construction: the same
@@ -76,9 +78,9 @@ from ratings.rules import answer_refusal
 from ratings.surveys import survey_message_id, survey_note
 from ratings.tokens import rating_token_read
 
-# Conversations written together (one transaction, a few INSERTs of up to this many rows).
+# Conversations written together (one transaction).
 BATCH = 1000
-# Rows an INSERT (PostgreSQL takes thousands; SQLite's variables are fewer, Django splits).
+# Rows an INSERT where there is no COPY (SQLite's variable limit splits it further).
 INSERT_ROWS = 1000
 # Runs of at least this many conversations take the set-based path (`seed_demo --path auto`).
 SET_BASED_FROM = 2000
@@ -91,7 +93,7 @@ class Made:
     """One conversation as it is being made: the unsaved rows in the order the services
     would write them."""
 
-    pk: int  # a key of this run's own until the INSERT gives the conversation its id
+    pk: int  # a key of this run's own (the rating side's), not the conversation's id
     conversation: Conversation
     people: list
     parts: list[Part] = field(default_factory=list)
