@@ -37,7 +37,7 @@ from conversations.outbox import due_for_retry, with_reconnects
 from ratings.delivery import requests_deliver
 from ratings.figures import figures_add, local_day
 from ratings.models import RatingDecision, RatingRequest, RatingSettings
-from ratings.rules import TEAMMATE, CloseFacts, Switches, eligibility, request_kind
+from ratings.rules import KINDS, TEAMMATE, CloseFacts, Switches, eligibility, request_kind
 
 logger = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ class _Batch:
     def decide(self, close: ConversationClose, latest_close_id: int, requests: dict) -> None:
         conversation = self.conversations[close.conversation_id]
         contact = self.contacts.get(close.conversation_id)  # one contact only (E5)
-        own = {kind: r for (cid, kind), r in requests.items() if cid == conversation.pk}
+        own = {k: requests[(conversation.pk, k)] for k in KINDS if (conversation.pk, k) in requests}
         kind, rule, request = close_decision(
             conversation,
             close,
