@@ -147,7 +147,9 @@ class Command(BaseCommand):
         "changed and commented on. Every conversation, part, close, decision, rating, change "
         "and comment goes through its service; the contacts are written together by "
         "contacts_create (each checked as contact_create checks one), and the email threads' "
-        "sent-mail records after the run."
+        "sent-mail records after the run. From 2,000 conversations (--path) the same plans "
+        "are made in memory by the services' own changes and rules and written in bulk "
+        "(demo.bulk), the same rows for the same seed."
     )
 
     def add_arguments(self, parser):
