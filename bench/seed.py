@@ -3,9 +3,11 @@ at most 5 minutes on PostgreSQL, 2 cores).
 
     .venv/bin/python bench/seed.py                                  # 100k, 2 processes
     .venv/bin/python bench/seed.py --conversations 5000 --processes 1 2
+    .venv/bin/python bench/seed.py --conversations 2000 --path services   # the services' path
 
 Each run gets a fresh database (`--database-url`, wiped: a database of its own), migrated, then
-`seed_demo --conversations N --processes P --seed S` in a process of its own, as a person runs
+`seed_demo --conversations N --processes P --seed S --path PATH` in a process of its own
+(`auto`, the default, is set-based from 2,000 conversations: `demo.bulk`), as a person runs
 it (DEBUG=true, its summary captured). Printed per run: the conversations, the seconds in all
 (from the command's start to its end: the cast, the contacts, the conversations and their
 ratings, the mail and alert bookkeeping), the conversations a second over that, the seconds
@@ -92,7 +94,7 @@ class BackendCpu:
                     self.seen[pid] = (int(fields[11]) + int(fields[12])) / tick
 
 
-def run(url: str, conversations: int, processes: int, seed: int) -> dict:
+def run(url: str, conversations: int, processes: int, seed: int, path: str = "auto") -> dict:
     benchkit.fresh_database(url)
     manage(url, "migrate", "--noinput", "-v0")
     before = load()
@@ -105,6 +107,7 @@ def run(url: str, conversations: int, processes: int, seed: int) -> dict:
             f"--conversations={conversations}",
             f"--processes={processes}",
             f"--seed={seed}",
+            f"--path={path}",
         )
     seconds = time.monotonic() - began
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -133,17 +136,23 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/csat_bench_seed"
     )
+    parser.add_argument("--path", choices=["auto", "services", "set-based"], default="auto")
     parser.add_argument("--summary", action="store_true", help="also print seed_demo's summary")
     options = parser.parse_args()
 
-    print(f"seed_demo --conversations {options.conversations} on {options.database_url}")
+    print(
+        f"seed_demo --conversations {options.conversations} --path {options.path} "
+        f"on {options.database_url}"
+    )
     print(
         f"{'processes':>9} {'total s':>8} {'conv/s':>7} {'played s':>9} {'100k at this rate':>18}"
         f"  {'aim':<5} {'CPU ms/conv (py + pg)':>22}  {'100k on 2 idle cores':>20}"
         "  load (1, 5, 15 min: before → after)"
     )
     for processes in options.processes:
-        row = run(options.database_url, options.conversations, processes, options.seed)
+        row = run(
+            options.database_url, options.conversations, processes, options.seed, options.path
+        )
         at_100k = 100_000 / row["rate"]
         aim = "ok" if at_100k <= AIM_SECONDS_100K else "MISS"
         cpu = row["python_ms"] + row["postgres_ms"]

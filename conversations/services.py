@@ -111,16 +111,9 @@ def _require_teammate(person, action: str) -> Teammate:
 def _event(
     conversation: Conversation, event: str, *, at: datetime, by=None, body="", message_id=""
 ) -> Part:
-    return Part.objects.create(
-        conversation=conversation,
-        kind=Part.Kind.EVENT,
-        event=event,
-        author_teammate=by if isinstance(by, Teammate) else None,
-        author_contact=by if isinstance(by, Contact) else None,
-        body=body,
-        message_id=message_id,
-        created_at=at,
-    )
+    part = event_part(conversation, event, at=at, by=by, body=body, message_id=message_id)
+    part.save(force_insert=True)
+    return part
 
 
 def _announce(part: Part) -> Part:
@@ -139,7 +132,46 @@ def _add_reply(
     body_format: str = HTML,
 ) -> Part:
     """Append a reply and move the running figures on (E2, E3, E4, D2)."""
-    part = Part.objects.create(
+    part = reply_made(conversation, author, body, at, message_id, body_format)
+    part.save(force_insert=True)
+    return part
+
+
+# --- in memory: what each change does to a conversation -------------------------------------
+#
+# The parts a change adds (unsaved) and the conversation's running figures and inbox columns it
+# moves on, on the caller's instance, with no query: the services below save what these make,
+# and the demo's set-based path (`demo.bulk`) writes the same instances in bulk. Input is
+# checked by the services, not here.
+
+
+def event_part(
+    conversation: Conversation, event: str, *, at: datetime, by=None, body="", message_id=""
+) -> Part:
+    """An event in the thread (unsaved)."""
+    return Part(
+        conversation=conversation,
+        kind=Part.Kind.EVENT,
+        event=event,
+        author_teammate=by if isinstance(by, Teammate) else None,
+        author_contact=by if isinstance(by, Contact) else None,
+        body=body,
+        message_id=message_id,
+        created_at=at,
+    )
+
+
+def reply_made(
+    conversation: Conversation,
+    author,
+    body: str,
+    at: datetime,
+    message_id: str = "",
+    body_format: str = HTML,
+) -> Part:
+    """A reply (unsaved), and the running figures moved on (E2, E3, E4, D2) and the inbox's
+    columns (I1, I2)."""
+    part = Part(
         conversation=conversation,
         kind=Part.Kind.REPLY,
         author_teammate=author if isinstance(author, Teammate) else None,
@@ -161,6 +193,130 @@ def _add_reply(
             conversation.assignee = author
     conversation.updated_at = at
     return part
+
+
+def conversation_made(
+    *, channel, origin, people, body, started_by, workflow, subject, body_format, at, message_id=""
+) -> tuple[Conversation, Part]:
+    """A new conversation and its first part (both unsaved): the bot's message when no one
+    started it (B: its figures), else the starter's reply."""
+    conversation = Conversation(
+        subject=subject,
+        channel=channel,
+        origin=origin,
+        state=State.OPEN,
+        workflow=workflow,
+        started_by_teammate=started_by if origin == Origin.DIRECT_OUTBOUND else None,
+        contact_count=len(people),
+        created_at=at,
+        updated_at=at,
+        last_message_at=at,
+        first_line=message_preview(body, body_format=body_format, first_line=True),
+        preview=message_preview(body, body_format=body_format),
+        bot_characters=visible_characters(body, body_format) if started_by is None else 0,
+        last_bot_message_at=at if started_by is None else None,
+    )
+    if started_by is None:
+        part = Part(
+            conversation=conversation,
+            kind=Part.Kind.BOT,
+            body=body,
+            body_format=body_format,
+            message_id=message_id,
+            created_at=at,
+        )
+    else:
+        part = reply_made(conversation, started_by, body, at, message_id, body_format)
+    return conversation, part
+
+
+def contact_reply_reopens(conversation: Conversation, author, at: datetime) -> Part | None:
+    """Z3: a contact's reply to a snoozed or closed conversation reopens it first (the event,
+    unsaved); None when it is open or the author is a teammate."""
+    if not isinstance(author, Contact) or conversation.state == State.OPEN:
+        return None
+    part = event_part(conversation, Part.Event.REOPENED, at=at, by=author)
+    conversation.state = State.OPEN
+    conversation.snoozed_until = None
+    return part
+
+
+def note_made(conversation: Conversation, author: Teammate, body: str, body_format: str, at):
+    part = Part(
+        conversation=conversation,
+        kind=Part.Kind.NOTE,
+        author_teammate=author,
+        body=body,
+        body_format=body_format,
+        created_at=at,
+    )
+    conversation.updated_at = at
+    return part
+
+
+def bot_message_made(conversation: Conversation, body: str, body_format: str, at) -> Part:
+    part = Part(
+        conversation=conversation,
+        kind=Part.Kind.BOT,
+        body=body,
+        body_format=body_format,
+        created_at=at,
+    )
+    conversation.bot_characters += visible_characters(body, body_format)
+    conversation.last_bot_message_at = at
+    conversation.updated_at = at
+    return part
+
+
+def snooze_made(conversation: Conversation, by: Teammate, until: datetime, at) -> Part:
+    conversation.state = State.SNOOZED
+    conversation.snoozed_until = until
+    conversation.updated_at = at
+    return event_part(
+        conversation, Part.Event.SNOOZED, at=at, by=by, body=f"until {until.isoformat()}"
+    )
+
+
+def reopen_made(conversation: Conversation, by, at) -> Part:
+    conversation.state = State.OPEN
+    conversation.snoozed_until = None
+    conversation.updated_at = at
+    return event_part(conversation, Part.Event.REOPENED, at=at, by=by)
+
+
+def close_made(
+    conversation: Conversation, *, by: Teammate | None, quiet, role: str | None, at
+) -> tuple[ConversationClose, Part]:
+    """The close with the facts the rating rules need as they are now (E1–E5, B), the
+    conversation closed, and the close's event (both unsaved). `role`: the role of the
+    conversation's contact (read for one contact only: a group's is "", E5's)."""
+    close = ConversationClose(
+        conversation=conversation,
+        closed_by=by,
+        closed_at=at,
+        quiet=bool(quiet),
+        by_bot=by is None,
+        bot_characters=conversation.bot_characters,
+        last_bot_message_at=conversation.last_bot_message_at,
+        reply_characters=conversation.reply_characters,
+        last_reply_at=conversation.last_reply_at,
+        teammate_replied=conversation.teammate_reply_count > 0,
+        last_teammate_replier_id=conversation.last_teammate_replier_id,
+        contact_count=conversation.contact_count,
+        contact_role=(role or "") if conversation.contact_count == 1 else "",
+    )
+    conversation.state = State.CLOSED
+    conversation.snoozed_until = None
+    conversation.closed_at = at
+    conversation.updated_at = at
+    event = Part.Event.CLOSED_QUIETLY if quiet else Part.Event.CLOSED
+    return close, event_part(conversation, event, at=at, by=by)
+
+
+def event_made(conversation: Conversation, event: str, *, at, by=None, body="", message_id=""):
+    """conversation_event's change: `updated_at` moved, the event (unsaved)."""
+    conversation.updated_at = at
+    return event_part(conversation, event, at=at, by=by, body=body, message_id=message_id)
 
 
 # K16: the longest message a person may type, in characters: the API's `body` and the admin's
@@ -255,37 +411,21 @@ def _start(
     *, channel, origin, people, body, started_by, workflow, subject, message_id, body_format
 ) -> Conversation:
     """conversation_start's writes, its input checked."""
-    now = clock.now()
-    conversation = Conversation.objects.create(
-        subject=subject,
+    conversation, part = conversation_made(
         channel=channel,
         origin=origin,
-        state=State.OPEN,
+        people=people,
+        body=body,
+        started_by=started_by,
         workflow=workflow,
-        started_by_teammate=started_by if origin == Origin.DIRECT_OUTBOUND else None,
-        contact_count=len(people),
-        created_at=now,
-        updated_at=now,
-        last_message_at=now,
-        first_line=message_preview(body, body_format=body_format, first_line=True),
-        preview=message_preview(body, body_format=body_format),
-        # The first part is the bot's when no one started it (B: its figures).
-        bot_characters=visible_characters(body, body_format) if started_by is None else 0,
-        last_bot_message_at=now if started_by is None else None,
+        subject=subject,
+        body_format=body_format,
+        at=clock.now(),
+        message_id=message_id,
     )
+    conversation.save(force_insert=True)
     conversation.contacts.add(*people)
-    if started_by is None:
-        part = Part.objects.create(
-            conversation=conversation,
-            kind=Part.Kind.BOT,
-            body=body,
-            body_format=body_format,
-            message_id=message_id,
-            created_at=now,
-        )
-    else:
-        part = _add_reply(conversation, started_by, body, now, message_id, body_format)
-        conversation.save(update_fields=REPLY_FIELDS)
+    part.save(force_insert=True)
     _announce(part)
     return conversation
 
@@ -311,10 +451,9 @@ def conversation_reply(
     if isinstance(author, Contact):
         if not locked.contacts.filter(pk=author.pk).exists():
             raise ValidationError(f"{author} is not part of this conversation.")
-        if locked.state != State.OPEN:
-            _event(locked, Part.Event.REOPENED, at=now, by=author)
-            locked.state = State.OPEN
-            locked.snoozed_until = None
+        reopened = contact_reply_reopens(locked, author, now)
+        if reopened is not None:
+            reopened.save(force_insert=True)
     elif locked.state == State.CLOSED:
         raise ValidationError("This conversation is closed: reopen it before replying.")
     if message_id and locked.parts.filter(message_id=message_id).exists():
@@ -334,15 +473,8 @@ def conversation_note(
     body = message_body(body, body_format)
     locked = _locked(conversation)
     now = clock.now()
-    part = Part.objects.create(
-        conversation=locked,
-        kind=Part.Kind.NOTE,
-        author_teammate=author,
-        body=body,
-        body_format=body_format,
-        created_at=now,
-    )
-    locked.updated_at = now
+    part = note_made(locked, author, body, body_format, now)
+    part.save(force_insert=True)
     locked.save(update_fields=["updated_at"])
     _copy_state(conversation, locked)
     return part
@@ -356,12 +488,8 @@ def conversation_bot_message(
     body = message_body(body, body_format)
     locked = _locked(conversation)
     now = clock.now()
-    part = Part.objects.create(
-        conversation=locked, kind=Part.Kind.BOT, body=body, body_format=body_format, created_at=now
-    )
-    locked.bot_characters += visible_characters(body, body_format)
-    locked.last_bot_message_at = now
-    locked.updated_at = now
+    part = bot_message_made(locked, body, body_format, now)
+    part.save(force_insert=True)
     locked.save(update_fields=["bot_characters", "last_bot_message_at", "updated_at"])
     _copy_state(conversation, locked)
     return _announce(part)
@@ -409,11 +537,9 @@ def conversation_snooze(*, conversation: Conversation, by: Teammate, until: date
         raise ValidationError("This conversation is closed: reopen it before snoozing.")
     if until <= now:
         raise ValidationError("The snooze time is in the past: choose a time to come.")
-    locked.state = State.SNOOZED
-    locked.snoozed_until = until
-    locked.updated_at = now
+    event = snooze_made(locked, by, until, now)
     locked.save(update_fields=STATE_FIELDS)
-    _event(locked, Part.Event.SNOOZED, at=now, by=by, body=f"until {until.isoformat()}")
+    event.save(force_insert=True)
     _copy_state(conversation, locked)
 
 
@@ -424,12 +550,9 @@ def conversation_reopen(*, conversation: Conversation, by: Teammate | Contact) -
     locked = _locked(conversation)
     if locked.state == State.OPEN:
         raise ValidationError("This conversation is already open.")
-    now = clock.now()
-    locked.state = State.OPEN
-    locked.snoozed_until = None
-    locked.updated_at = now
+    event = reopen_made(locked, by, clock.now())
     locked.save(update_fields=STATE_FIELDS)
-    _event(locked, Part.Event.REOPENED, at=now, by=by)
+    event.save(force_insert=True)
     _copy_state(conversation, locked)
 
 
@@ -458,28 +581,10 @@ def _close(conversation: Conversation, *, by: Teammate | None, quiet) -> Convers
     locked = _locked(conversation, Conversation.objects.annotate(contact_role=Subquery(role)))
     if locked.state == State.CLOSED:
         raise ValidationError("This conversation is already closed.")
-    now = clock.now()
-    close = ConversationClose.objects.create(
-        conversation=locked,
-        closed_by=by,
-        closed_at=now,
-        quiet=bool(quiet),
-        by_bot=by is None,
-        bot_characters=locked.bot_characters,
-        last_bot_message_at=locked.last_bot_message_at,
-        reply_characters=locked.reply_characters,
-        last_reply_at=locked.last_reply_at,
-        teammate_replied=locked.teammate_reply_count > 0,
-        last_teammate_replier_id=locked.last_teammate_replier_id,
-        contact_count=locked.contact_count,
-        contact_role=(locked.contact_role or "") if locked.contact_count == 1 else "",
-    )
-    locked.state = State.CLOSED
-    locked.snoozed_until = None
-    locked.closed_at = now
-    locked.updated_at = now
+    close, event = close_made(locked, by=by, quiet=quiet, role=locked.contact_role, at=clock.now())
+    close.save(force_insert=True)
     locked.save(update_fields=[*STATE_FIELDS, "closed_at"])
-    _event(locked, Part.Event.CLOSED_QUIETLY if quiet else Part.Event.CLOSED, at=now, by=by)
+    event.save(force_insert=True)
     _copy_state(conversation, locked)
     transaction.on_commit(
         partial(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from conversations import clock
-from demo.common import ReceiverOff, chunks
+from demo.common import ReceiverOff, id_groups
 from ratings.alerts import on_rating_event_recorded, rating_alert_record
 from ratings.models import Rating, RatingAlert
 from ratings.signals import rating_event_recorded
@@ -25,9 +25,9 @@ def alert_newest_terrible(conversation_ids: list[int]) -> RatingAlert | None:
     """The alert of the newest terrible rating among these conversations, queued now."""
     newest = [
         rating
-        for chunk in chunks(conversation_ids, 2000)
+        for group in id_groups(conversation_ids)
         if (
-            rating := Rating.objects.filter(conversation_id__in=chunk, value=Rating.Value.TERRIBLE)
+            rating := Rating.objects.filter(group, value=Rating.Value.TERRIBLE)
             .order_by("-rated_at", "-id")
             .first()
         )

@@ -7,6 +7,8 @@ import math
 import random
 from datetime import datetime, timedelta
 
+from django.db.models import Q
+
 MINUTE = 60
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
@@ -27,6 +29,28 @@ def chunks(items: list, size: int = 500):
     """`items` `size` at a time: a bounded `IN (…)` per query, a bounded transaction."""
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def id_groups(ids: list[int], field: str = "conversation_id", ranges: int = 100):
+    """Filters (`Q`) that together pick exactly `ids` in `field`, each a bounded query: the
+    ids cut into runs of consecutive ids (a run's ids are usually one or a few: its rows are
+    made together), up to `ranges` runs a filter, each run a range. What `chunks` is for a
+    list of ids, in a few queries for a hundred thousand of them."""
+    runs: list[tuple[int, int]] = []
+    for pk in sorted(set(ids)):
+        if runs and pk == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], pk)
+        else:
+            runs.append((pk, pk))
+    for group in chunks(runs, ranges):
+        q = Q()
+        for low, high in group:
+            q |= (
+                Q(**{f"{field}__gte": low, f"{field}__lte": high})
+                if low < high
+                else Q(**{field: low})
+            )
+        yield q
 
 
 class ReceiverOff:

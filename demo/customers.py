@@ -29,7 +29,7 @@ from django.db.models import Count
 
 from conversations import clock
 from conversations.models import Conversation, Teammate
-from demo.common import DAY, HOUR, MINUTE, between, chunks, pause
+from demo.common import DAY, HOUR, MINUTE, between, id_groups, pause
 from demo.play import FollowUp
 from demo.steps import Plan
 from demo.text import sample_text
@@ -125,11 +125,14 @@ class Customers:
         decide_at = moment + pause(self.rng, DECIDE_PACE)
         return [FollowUp(decide_at, partial(self.decide, conversation.pk))]
 
-    def decide(self, conversation_id: int) -> list[FollowUp]:
+    def send(self, conversation_id: int) -> None:
+        """The queued task's body: decide the conversation's closes, deliver the survey."""
         rating_request_send(conversation_id=conversation_id)
-        if conversation_id in self.surveyed:  # a later close: E6 or reopened, nothing new
-            return []
-        request = (
+
+    def delivered(self, conversation_id: int) -> tuple | None:
+        """The conversation's newest delivered request: its id, teammate, close time,
+        workflow and kind; None when there is none."""
+        return (
             RatingRequest.objects.filter(
                 conversation_id=conversation_id, delivered_at__isnull=False
             )
@@ -138,6 +141,12 @@ class Customers:
             )
             .first()
         )
+
+    def decide(self, conversation_id: int) -> list[FollowUp]:
+        self.send(conversation_id)
+        if conversation_id in self.surveyed:  # a later close: E6 or reopened, nothing new
+            return []
+        request = self.delivered(conversation_id)
         if request is None:  # skipped by a rule
             return []
         self.surveyed.add(conversation_id)
@@ -303,24 +312,26 @@ def figures(conversation_ids: list[int]) -> dict:
     values: Counter = Counter()
     events: Counter = Counter()
     requests = 0
-    for chunk in chunks(conversation_ids):
+    groups = zip(
+        id_groups(conversation_ids),
+        id_groups(conversation_ids, "rating__conversation_id"),
+        strict=True,
+    )
+    for group, of_ratings in groups:
         for outcome, rule, n in (
-            RatingDecision.objects.filter(conversation_id__in=chunk)
+            RatingDecision.objects.filter(group)
             .values_list("outcome", "rule")
             .annotate(n=Count("pk"))
             .order_by()
         ):
             decisions[(outcome, rule)] += n
-        requests += RatingRequest.objects.filter(conversation_id__in=chunk).count()
+        requests += RatingRequest.objects.filter(group).count()
         for value, n in (
-            Rating.objects.filter(conversation_id__in=chunk)
-            .values_list("value")
-            .annotate(n=Count("pk"))
-            .order_by()
+            Rating.objects.filter(group).values_list("value").annotate(n=Count("pk")).order_by()
         ):
             values[value] += n
         for kind, n in (
-            RatingEvent.objects.filter(rating__conversation_id__in=chunk)
+            RatingEvent.objects.filter(of_ratings)
             .values_list("kind")
             .annotate(n=Count("pk"))
             .order_by()

@@ -39,21 +39,47 @@ def _mark_mailed(conversation_ids: list[int]) -> int:
             author_contact__isnull=True,
         ).only("pk", "conversation_id", "created_at")
     )
+    return _mailed(parts)
+
+
+def mailed_of(parts: list[Part]) -> list[Part]:
+    """Those of `parts` (just made, their conversation at hand: the set-based path,
+    `demo.bulk`) that `mark_mailed` picks."""
+    return [
+        part
+        for part in parts
+        if part.kind in MAILED_KINDS
+        and part.author_contact_id is None
+        and part.conversation.channel == Channel.EMAIL
+    ]
+
+
+def emails_of(parts: list[Part]) -> list[OutboundEmail]:
+    """Give each of these parts (their ids known) its Message-ID; their delivered emails,
+    unsaved."""
     for part in parts:
         part.message_id = part_message_id(part)
+    return [
+        OutboundEmail(
+            part=part,
+            conversation_id=part.conversation_id,
+            created_at=part.created_at,
+            delivered_at=part.created_at,
+            delivery_attempts=1,
+            last_attempt_at=part.created_at,
+        )
+        for part in parts
+    ]
+
+
+def parts_mailed(parts: list[Part]) -> int:
+    """`mark_mailed` for parts just written (the set-based path's, their conversation at
+    hand)."""
+    return _mailed(mailed_of(parts))
+
+
+def _mailed(parts: list[Part]) -> int:
+    emails = emails_of(parts)
     Part.objects.bulk_update(parts, ["message_id"], batch_size=CHUNK)
-    OutboundEmail.objects.bulk_create(
-        [
-            OutboundEmail(
-                part=part,
-                conversation_id=part.conversation_id,
-                created_at=part.created_at,
-                delivered_at=part.created_at,
-                delivery_attempts=1,
-                last_attempt_at=part.created_at,
-            )
-            for part in parts
-        ],
-        batch_size=CHUNK,
-    )
+    OutboundEmail.objects.bulk_create(emails, batch_size=CHUNK)
     return len(parts)

@@ -70,12 +70,17 @@ def play(
     *,
     processes: int,
     progress: Callable[[int], None] | None = None,
+    batches: Callable | None = None,
     **play_options,
 ) -> list[int]:
     """Play `plans` in `processes` child processes; return the ids made, in time order. A child
     that fails stops the run: the others are stopped too and its traceback is raised here (the
     batches committed so far stay, as with one process)."""
     from demo.play import play_batches  # noqa: PLC0415 - demo.play imports this module
+
+    # `batches`: how a child plays its slice (`demo.play.play_batches` through the services,
+    # or the set-based `demo.bulk.play_batches`).
+    play_batches = batches or play_batches
 
     context = multiprocessing.get_context("fork")
     messages = context.Queue()

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from conversations import clock
 from conversations.models import Conversation, ConversationClose, Part
-from demo.common import chunks
+from demo.common import chunks, id_groups
 from demo.people import Cast, contacts_make, managers_make, teammates_make, workflows_make
 from demo.plans import CONVERSATIONS_PER_CONTACT, plans_make
 from demo.steps import BotClose, Close, Plan
@@ -56,10 +56,17 @@ class FollowUp:
 AfterClose = Callable[[Conversation, datetime], Iterable[FollowUp] | None]
 
 
-def play(plan: Plan, after_close: AfterClose | None = None) -> Conversation:
-    """Make the conversation: each step through its service, at its moment, with the
-    follow-ups `after_close` asks for merged in at theirs. The caller holds the transaction
-    (`seed` commits a batch of conversations at a time)."""
+def run_step(step, conversation: Conversation | None, moment: datetime) -> Conversation:
+    """A step through its service, at its moment."""
+    with clock.at(moment):
+        return step.run(conversation, moment)
+
+
+def play(plan: Plan, after_close: AfterClose | None = None, run=run_step) -> Conversation:
+    """Make the conversation: each step through its service, at its moment (`run`; the
+    set-based path, `demo.bulk`, makes it in memory instead), with the follow-ups
+    `after_close` asks for merged in at theirs. The caller holds the transaction (`seed`
+    commits a batch of conversations at a time)."""
     moment = plan.start
     conversation = None
     due: list[tuple[datetime, int, FollowUp]] = []  # a heap, in time order then arrival order
@@ -80,8 +87,7 @@ def play(plan: Plan, after_close: AfterClose | None = None) -> Conversation:
     for step in plan.steps:
         moment += step.gap
         run_due(moment)
-        with clock.at(moment):
-            conversation = step.run(conversation, moment)
+        conversation = run(step, conversation, moment)
         if after_close is not None and isinstance(step, Close | BotClose):
             add(after_close(conversation, moment), moment)
     run_due(None)
@@ -107,17 +113,12 @@ def figures(conversations: list[Conversation]) -> dict:
     ids = [c.pk for c in conversations]
     parts: Counter = Counter()
     closes = quiet = late = 0
-    for chunk in chunks(ids):
-        by_kind = (
-            Part.objects.filter(conversation_id__in=chunk)
-            .values_list("kind")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
+    for group in id_groups(ids):
+        by_kind = Part.objects.filter(group).values_list("kind").annotate(n=Count("pk")).order_by()
         for kind, n in by_kind:
             parts[kind] += n
         for closed_at, last_reply_at, is_quiet in ConversationClose.objects.filter(
-            conversation_id__in=chunk
+            group
         ).values_list("closed_at", "last_reply_at", "quiet"):
             closes += 1
             quiet += is_quiet
@@ -190,6 +191,7 @@ def seed(
     after_lead: Callable[[], None] | None = None,
     processes: int = 1,
     batch: int = BATCH,
+    batches: Callable[..., list[int]] | None = None,
 ) -> SeedReport:
     """Make the demo data: the teammates and the manager (missing ones get `password`), the
     workflows, about one contact per 2–3 conversations, and `conversations` conversations over
@@ -226,16 +228,20 @@ def seed(
     plans = plans_make(rng, conversations, cast, now) if conversations else []
     began_conversations = time.monotonic()
     hooks = {"after_close": after_close, "before_play": before_play, "batch": batch}
+    # `batches`: play_batches (each step through its service) or the set-based path's.
+    batches = batches or play_batches
     lead, rest = plans[:LEAD], plans[LEAD:]
-    made = play_batches(lead, progress=progress, **hooks)
+    made = batches(lead, progress=progress, **hooks)
     if after_lead:
         after_lead()
     if processes > 1 and rest:
         from demo import parallel  # noqa: PLC0415 - only for a run in several processes
 
-        made += parallel.play(rest, processes=processes, progress=progress, **hooks)
+        made += parallel.play(
+            rest, processes=processes, progress=progress, batches=batches, **hooks
+        )
     else:
-        made += play_batches(rest, progress=progress, **hooks)
+        made += batches(rest, progress=progress, **hooks)
     finished = time.monotonic()
     made_conversations = conversations_of(made)
     return SeedReport(
@@ -252,7 +258,7 @@ def seed(
 def conversations_of(ids: list[int]) -> list[Conversation]:
     """The conversations made, in the order made, with the columns the summary counts."""
     by_id = {}
-    for chunk in chunks(ids, 2000):
-        for conversation in Conversation.objects.filter(pk__in=chunk).only(*SUMMARY_FIELDS):
+    for group in id_groups(ids, "pk"):
+        for conversation in Conversation.objects.filter(group).only(*SUMMARY_FIELDS):
             by_id[conversation.pk] = conversation
     return [by_id[pk] for pk in ids]

@@ -106,11 +106,16 @@ class Snooze(Step):
     length: timedelta
     keep: timedelta | None = None
 
-    def run(self, conversation, moment):
+    def until(self, moment: datetime) -> datetime:
         until = moment + self.length
         if self.keep is not None:
             until = max(until, timezone.now() + self.keep)
-        services.conversation_snooze(conversation=conversation, by=self.by, until=until)
+        return until
+
+    def run(self, conversation, moment):
+        services.conversation_snooze(
+            conversation=conversation, by=self.by, until=self.until(moment)
+        )
         return conversation
 
 

@@ -37,7 +37,7 @@ from conversations.outbox import due_for_retry, with_reconnects
 from ratings.delivery import requests_deliver
 from ratings.figures import figures_add, local_day
 from ratings.models import RatingDecision, RatingRequest, RatingSettings
-from ratings.rules import TEAMMATE, CloseFacts, Switches, eligibility, request_kind
+from ratings.rules import KINDS, TEAMMATE, CloseFacts, Switches, eligibility, request_kind
 
 logger = logging.getLogger(__name__)
 
@@ -245,23 +245,23 @@ class _Batch:
 
     def decide(self, close: ConversationClose, latest_close_id: int, requests: dict) -> None:
         conversation = self.conversations[close.conversation_id]
-        kind = request_kind(_facts(conversation, close, None))
-        if close.pk != latest_close_id or conversation.state != State.CLOSED:
-            self._record(close, rule="reopened", kind=kind)
-            return
         contact = self.contacts.get(close.conversation_id)  # one contact only (E5)
-        asked = self.last_asked.get(contact.pk) if contact else None  # empty unless E9 is on
-        facts = _facts(conversation, close, requests.get((conversation.pk, kind)), asked)
-        rule = eligibility(facts, self.switches)
-        if rule is not None:
-            self._record(close, rule=rule, kind=kind)
-            return
-        request = _new_request(conversation, close, self.settings, kind, contact, self.now)
-        requests[(conversation.pk, kind)] = request
-        self.requests.append(request)
-        if contact is not None:
-            self.last_asked[contact.pk] = request.created_at
-        self._record(close, request=request, kind=kind)
+        own = {k: requests[(conversation.pk, k)] for k in KINDS if (conversation.pk, k) in requests}
+        kind, rule, request = close_decision(
+            conversation,
+            close,
+            latest=close.pk == latest_close_id,
+            requests=own,
+            contact=contact,
+            last_asked=self.last_asked,
+            settings=self.settings,
+            switches=self.switches,
+            now=self.now,
+        )
+        if request is not None:
+            requests[(conversation.pk, kind)] = request
+            self.requests.append(request)
+        self._record(close, rule=rule or "", request=request, kind=kind)
 
     def _record(self, close, *, rule: str = "", request=None, kind: str = TEAMMATE) -> None:
         self.decisions.append(
@@ -299,6 +299,38 @@ class _Batch:
         for kind, changes in sorted(by_kind.items()):
             figures_add(changes, kind=kind)
         return self.requests
+
+
+def close_decision(
+    conversation: Conversation,
+    close: ConversationClose,
+    *,
+    latest: bool,
+    requests: dict[str, RatingRequest],
+    contact: Contact | None,
+    last_asked: dict[int, datetime | None],
+    settings: RatingSettings,
+    switches: Switches,
+    now: datetime,
+) -> tuple[str, str | None, RatingRequest | None]:
+    """What one close decides, with no query: its kind (B3), and the rule that skips it
+    ("reopened" when it is not the conversation's `latest` close or the conversation is no
+    longer closed; else E1–E9, B), or the new request (unsaved, D2, D3). `requests`: the
+    conversation's requests by kind (E6); `contact`: its one contact (E5); `last_asked`: when
+    each contact was last asked (E9; empty while the guard is off), moved on for a request.
+    `_Batch` (the queued task's body) and the demo's set-based path (`demo.bulk`) both decide
+    so."""
+    kind = request_kind(_facts(conversation, close, None))
+    if not latest or conversation.state != State.CLOSED:
+        return kind, "reopened", None
+    asked = last_asked.get(contact.pk) if contact else None  # empty unless E9 is on
+    rule = eligibility(_facts(conversation, close, requests.get(kind), asked), switches)
+    if rule is not None:
+        return kind, rule, None
+    request = _new_request(conversation, close, settings, kind, contact, now)
+    if contact is not None:
+        last_asked[contact.pk] = request.created_at
+    return kind, None, request
 
 
 def _facts(

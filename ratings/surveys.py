@@ -36,22 +36,27 @@ def survey_send(request: RatingRequest, *, connection=None, settings=None) -> st
     caller closes the SMTP session after its commit, which keeps even the QUIT out of the
     window between the hand-over and the commit. `settings`: loaded once for a batch."""
     settings = settings or RatingSettings.load()
+    note = survey_note(request, settings)
     if request.channel == Channel.EMAIL:
         message = survey_email(request, settings)
-        note = f"Rating survey emailed to {request.contact.email}"
         note_delivered(request, note)
         if connection is not None:
             connection.open()
             message.connection = connection
         message.send()
         return note
-    if request.app_id:
-        note = f"Rating app card sent: {request.app.name}"
-    else:
-        # The thread is the staff's: in the default language.
-        note = f"Rating card sent: {settings.question_in(default_language(), request.kind)}"
     note_delivered(request, note)
     return note
+
+
+def survey_note(request: RatingRequest, settings: RatingSettings) -> str:
+    """The thread's words for a survey sent (D1, D3); the thread is the staff's: in the
+    default language."""
+    if request.channel == Channel.EMAIL:
+        return f"Rating survey emailed to {request.contact.email}"
+    if request.app_id:
+        return f"Rating app card sent: {request.app.name}"
+    return f"Rating card sent: {settings.question_in(default_language(), request.kind)}"
 
 
 def note_delivered(request: RatingRequest, note: str):

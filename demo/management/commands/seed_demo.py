@@ -1,10 +1,12 @@
 """Demo data made through the services: `manage.py seed_demo [--conversations N] [--if-empty]
-[--seed S] [--processes P] [--progress]`.
+[--seed S] [--processes P] [--progress] [--path auto|services|set-based]`.
 
 The conversations come from `demo.play`; the rating side (a worker deciding on each close,
 customers answering their surveys) from `demo.customers`, through the `after_close` hook;
-`--processes` splits the timeline between processes (`demo.parallel`). What is written through
-the services and what set-based: README.md, *Demo data*.
+`--processes` splits the timeline between processes (`demo.parallel`). A large run (from
+`demo.bulk.SET_BASED_FROM` conversations, or `--path set-based`) makes the same plans in memory
+by the services' own changes and rules and writes them in bulk (`demo.bulk`). What is written
+through the services and what set-based: README.md, *Demo data*.
 """
 
 import secrets
@@ -27,12 +29,14 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from api.models import Webhook
 from conversations.logins_made import login_made
 from conversations.models import Channel, Conversation, Origin, State
 from conversations.services import TEAMMATES_GROUP
 from conversations.signals import conversation_closed
-from demo import alerted, customers, languages, mailed, parallel, play
+from demo import alerted, bulk, customers, languages, mailed, parallel, play
 from ratings.configure import rating_settings_update
+from ratings.figures import figures_rebuild
 from ratings.models import Rating, RatingSettings
 from ratings.rules import RULE_WORDS
 from ratings.services import on_conversation_closed
@@ -64,18 +68,29 @@ class RateColumn(ProgressColumn):
 
 
 class Bar:
-    """The progress bar (rich.progress) on stderr: conversations made out of the total, their
-    rate, the time spent and the time left. Drawn on a terminal, or anywhere with `--progress`
-    (then, off a terminal, once at the end); otherwise nothing, so that `make run`'s output
-    and the tests' stay clean."""
+    """The progress bar on stderr: conversations made out of the total, their rate, the time
+    spent and the time left. On a terminal, rich.progress's bar, redrawn in place; off a
+    terminal with `--progress` (a log, `make run` piped), one line at each tenth done and at
+    the end ("Seeding: 40% (40,000/100,000 conversations), 410/s, 2:26 left"), so a log gets
+    at most eleven lines; otherwise nothing, so that `make run`'s output and the tests' stay
+    clean. It moves on as each batch is committed."""
+
+    STEPS = 10  # lines off a terminal: one per tenth
 
     def __init__(self, out, *, enabled: bool):
         self.enabled = enabled
         self.progress = None
         self.out = getattr(out, "_out", out)  # the stream under Django's OutputWrapper
+        self.tty = hasattr(self.out, "isatty") and self.out.isatty()
+        self.total = self.done = self.shown = 0
+        self.began = 0.0
 
     def start(self, total: int) -> None:
         if not self.enabled or not total:
+            return
+        self.total, self.done, self.shown = total, 0, 0
+        self.began = time.monotonic()
+        if not self.tty:
             return
         console = Console(file=self.out)
         self.progress = Progress(
@@ -95,11 +110,28 @@ class Bar:
     def __call__(self, advance: int) -> None:
         if self.progress is not None:
             self.progress.advance(self.task, advance)
+        elif self.total:
+            self.done += advance
+            step = self.done * self.STEPS // self.total
+            if step > self.shown:
+                self.shown = step
+                self.out.write(self.line() + "\n")
+                self.out.flush()
+
+    def line(self) -> str:
+        seconds = time.monotonic() - self.began
+        rate = self.done / seconds if seconds > 0 else 0
+        left = (self.total - self.done) / rate if rate else 0
+        return (
+            f"Seeding: {100 * self.done // self.total}% ({self.done:,}/{self.total:,} "
+            f"conversations), {rate:,.0f}/s, {int(left) // 60}:{int(left) % 60:02d} left"
+        )
 
     def finish(self) -> None:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+        self.total = 0
 
 
 def _counts(counter, choices) -> str:
@@ -115,7 +147,9 @@ class Command(BaseCommand):
         "changed and commented on. Every conversation, part, close, decision, rating, change "
         "and comment goes through its service; the contacts are written together by "
         "contacts_create (each checked as contact_create checks one), and the email threads' "
-        "sent-mail records after the run."
+        "sent-mail records after the run. From 2,000 conversations (--path) the same plans "
+        "are made in memory by the services' own changes and rules and written in bulk "
+        "(demo.bulk), the same rows for the same seed."
     )
 
     def add_arguments(self, parser):
@@ -155,6 +189,14 @@ class Command(BaseCommand):
             "is drawn anyway)",
         )
         parser.add_argument(
+            "--path",
+            choices=["auto", "services", "set-based"],
+            default="auto",
+            help="services: every step through its service; set-based: the same plans made "
+            "in memory by the services' changes and rules, written in bulk (demo.bulk); "
+            f"auto (default): set-based from {bulk.SET_BASED_FROM:,} conversations",
+        )
+        parser.add_argument(
             "--french-survey",
             action="store_true",
             help="also close one French customer's email conversation now (L2): its survey, "
@@ -177,6 +219,7 @@ class Command(BaseCommand):
         processes=1,
         progress=False,
         french_survey=False,
+        path="auto",
         **options,
     ):
         if conversations < 0:
@@ -188,6 +231,7 @@ class Command(BaseCommand):
         if if_empty and Conversation.objects.exists():
             self.stdout.write("Demo data skipped: there are conversations already (--if-empty).")
             return
+        set_based = self._set_based(path, conversations)
         if seed is None:
             seed = secrets.randbelow(1_000_000)
         password = secrets.token_urlsafe(12)  # one per run, printed once, never stored in code
@@ -206,7 +250,8 @@ class Command(BaseCommand):
                 if conversations and not RatingSettings.current().ask_bot:
                     # B: the demo's bot closes some conversations alone; ask about it.
                     rating_settings_update(by=None, ask_bot=True)
-                rating_side = customers.Customers(seed=seed, now=now)
+                side = bulk.BulkCustomers if set_based else customers.Customers
+                rating_side = side(seed=seed, now=now)
                 bar.start(conversations)
                 report = play.seed(
                     conversations=conversations,
@@ -218,10 +263,16 @@ class Command(BaseCommand):
                     before_play=rating_side.before_play,
                     after_lead=rating_side.after_lead,
                     processes=processes,
+                    **({"batches": bulk.play_batches, "batch": bulk.BATCH} if set_based else {}),
                 )
                 bar.finish()
+                if set_based:
+                    # The daily figures the services move on with each request and answer,
+                    # recounted from the rows (what they always equal).
+                    figures_rebuild()
                 ratings = customers.figures([c.pk for c in report.conversations])
-            mailed.mark_mailed([c.pk for c in report.conversations])
+            if not set_based:  # the set-based path marks its batches as it writes them
+                mailed.mark_mailed([c.pk for c in report.conversations])
             # N: the newest terrible rating's alert goes out now (the worker sends it to the
             # admin's Sent mail); the older ones are history, as if sent at their moment.
             alerted.alert_newest_terrible([c.pk for c in report.conversations])
@@ -229,6 +280,7 @@ class Command(BaseCommand):
             if connected:
                 conversation_closed.connect(on_conversation_closed, dispatch_uid=RECEIVER_UID)
             bar.finish()
+        report.path = "set-based" if set_based else "services"
         self._summary(report, ratings, password, time.monotonic() - began)
         if french_survey and (contact := languages.french_survey()) is not None:
             self.stdout.write(
@@ -240,6 +292,22 @@ class Command(BaseCommand):
             made = User.objects.filter(pk__gt=users_before).order_by("pk")
             for username in made.values_list("username", flat=True):
                 login_made(logins_file, username=username, password=password)
+
+    @staticmethod
+    def _set_based(path: str, conversations: int) -> bool:
+        """Whether this run takes the set-based path. Refused (and `auto` stays with the
+        services) while a webhook is active: its receiver records a delivery for every
+        rating event, which the set-based path does not send."""
+        if path == "services" or (path == "auto" and conversations < bulk.SET_BASED_FROM):
+            return False
+        if Webhook.objects.filter(active=True).exists():
+            if path == "set-based":
+                raise CommandError(
+                    "--path set-based sends no rating events to webhooks: deactivate the "
+                    "active webhooks, or use --path services."
+                )
+            return False
+        return True
 
     @staticmethod
     def _login(teammate, new) -> str:
@@ -255,7 +323,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo data: {made} conversations in {report.seconds:.1f} s "
                 f"({report.seconds_conversations:.1f} s for the conversations and their "
-                f"ratings, {rate:.0f}/s), seed {report.seed}"
+                f"ratings, {rate:.0f}/s), seed {report.seed}, "
+                f"{getattr(report, 'path', 'services')}"
             )
         )
         write(f"  state:    {_counts(report.counts('state'), State.choices)}")
