@@ -39,10 +39,11 @@ THREADS_NOT_MODIFIED = 1
 # A known user, nothing changed: the look-up by external id (W3). With a new email: + the UPDATE.
 SESSION_KNOWN_USER = 1
 SESSION_KNOWN_USER_NEW_EMAIL = 2
-# conversation_start: the contact (W4), INSERT conversation, INSERT of the contact link (one
-# "INSERT OR IGNORE" / "ON CONFLICT DO NOTHING"), INSERT part, UPDATE of the conversation's
-# running figures (in the request's transaction: conversation_start has no savepoint).
-START = 5
+# conversation_start: the contact (W4), INSERT conversation (its running figures already moved
+# on by the first reply, in memory: `conversations.services.conversation_made`), INSERT of the
+# contact link (one "INSERT OR IGNORE" / "ON CONFLICT DO NOTHING"), INSERT part (in the
+# request's transaction: conversation_start has no savepoint).
+START = 4
 # conversation_reply: the contact (W4), the conversation among theirs, SAVEPOINT, SELECT …
 # FOR UPDATE (a no-op on SQLite, still a query), the contact in the conversation, INSERT
 # part, UPDATE conversation, RELEASE. (The service checks again that the contact is in the
