@@ -30,7 +30,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from conversations import clock
+from conversations import clock, poll_versions
 from conversations.languages import language_clean, language_match
 from conversations.models import Contact
 from conversations.people import MAX_EMAIL, email_clean  # noqa: F401 - MAX_EMAIL offered here
@@ -176,9 +176,12 @@ def messenger_links_revoke(*, contact_ids) -> int:
     """K19: every Messenger link made so far for these contacts is refused from now on (a
     new link works); how many contacts. The number the links carry is raised in one
     statement, so two revokes at once both count."""
-    return Contact.objects.filter(pk__in=list(contact_ids)).update(
+    contact_ids = list(contact_ids)
+    revoked = Contact.objects.filter(pk__in=contact_ids).update(
         messenger_links_epoch=F("messenger_links_epoch") + 1
     )
+    poll_versions.bump(contact_ids=contact_ids)  # H4: after the write (an update(), no signal)
+    return revoked
 
 
 def session_token(contact: Contact) -> str:
