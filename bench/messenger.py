@@ -234,7 +234,8 @@ def seed(args):
 
 
 def count_queries(contact) -> dict[str, int]:
-    """The queries of one request of each kind, through Django's test Client in this process."""
+    """The queries of one request of each kind, through Django's test Client in this process
+    (a 304 as an open widget sends them: after another one)."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -250,6 +251,8 @@ def count_queries(contact) -> dict[str, int]:
         ("poll 304", THREADS_URL, {**token, "HTTP_IF_NONE_MATCH": etag}, 304),
         ("poll 200", THREADS_URL, token, 200),
     ):
+        if status == 304:  # H4: the first 304 after a 200 may still run the version query
+            client.get(url, **headers)
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url, **headers)
         if response.status_code != status:
