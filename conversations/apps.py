@@ -29,5 +29,6 @@ class ConversationsConfig(AppConfig):
                 poll_versions.on_conversation_written, sender=Conversation, dispatch_uid="h4"
             )
         post_delete.connect(poll_versions.on_contact_deleted, sender=Contact, dispatch_uid="h4")
+        post_migrate.connect(poll_versions.on_migrated, sender=self, dispatch_uid="h4")
         # (No m2m_changed receiver: with one, every `contacts.add()` reads the links first, a
         # query more; conversation_start, the only writer of the links, bumps itself.)

@@ -7,7 +7,8 @@ change and comment), per contact, for the minute it was read in, with the genera
 read under. So the ETag is the same whether it came from the cache or from the query, and the
 cache never answers anything the query would not have answered a moment before:
 
-    mv:e            the epoch: every entry at once
+    mv:e            the epoch: every entry at once (bumped after `migrate`: a data migration
+                    writes with update(), and the entries outlive a deployment's restart)
     mv:p:<contact>  the contact's generation: a conversation added to or taken from their set
     mv:c:<id>       a conversation's generation: any write to its row, its contacts, its ratings
     mv:v:<contact>  the entry: the minute, the conversation ids, their generations, the answer
@@ -39,6 +40,7 @@ when another such write appears without a bump.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -264,16 +266,17 @@ def _cache():
     config = settings.CACHES[alias]
     if config["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
         return _DjangoStore(caches[alias])
-    name = (config["LOCATION"], f"{config.get('KEY_PREFIX', '')}:h4:")
+    # The keys name the database too: two installations (staging, production) on one Redis
+    # with the same KEY_PREFIX never read each other's entries (contact 5 is not contact 5).
+    database = settings.DATABASES["default"]
+    where = f"{database.get('HOST', '')}:{database.get('PORT', '')}/{database.get('NAME', '')}"
+    digest = hashlib.blake2b(where.encode(), digest_size=4).hexdigest()
+    name = (config["LOCATION"], f"{config.get('KEY_PREFIX', '')}:h4:{digest}:")
     store = _REDIS.get(name)
     if store is None:
         with _REDIS_LOCK:
             store = _REDIS.get(name) or _REDIS.setdefault(name, _RedisStore(*name))
     return store
-
-
-def enabled() -> bool:
-    return bool(settings.MESSENGER_VERSION_CACHE)
 
 
 def _contact_key(pk) -> str:
@@ -302,11 +305,11 @@ class _Bump:
         self.keys = keys
 
     def __call__(self) -> None:
-        cache = _cache()
-        if cache is None:
+        if not settings.MESSENGER_VERSION_CACHE:
             return
         value = _fresh()
         try:
+            cache = _cache()
             cache.set_many(dict.fromkeys(self.keys, value), timeout=GENERATION_SECONDS)
         except Exception:  # noqa: BLE001 - the write is committed; the entry dies with its minute
             log.warning("H4: the Messenger's poll versions could not be bumped", exc_info=True)
@@ -339,6 +342,10 @@ def on_contact_deleted(sender, instance, **kwargs) -> None:
     bump(contact_ids=[instance.pk])
 
 
+def on_migrated(sender, **kwargs) -> None:
+    bump(everything=True)
+
+
 # --- the poll's side ----------------------------------------------------------------------------
 
 
@@ -348,10 +355,10 @@ def cached_version(
     """The contact's version answer for this minute: from the cache when an entry is valid,
     else `read(with_ids)` (the query: the conversation ids, when asked and the database can
     give them, and the answer), stored for the next poll."""
-    cache = _cache()
-    if cache is None:
+    if not settings.MESSENGER_VERSION_CACHE:
         return read(False)[1]
     try:
+        cache = _cache()
         answer = cache.hit(contact_id, minute)
         if answer is not None:
             return answer
