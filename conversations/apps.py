@@ -15,10 +15,20 @@ class ConversationsConfig(AppConfig):
     name = "conversations"
 
     def ready(self):
-        from django.db.models.signals import pre_delete
+        from django.db.models.signals import post_delete, post_save, pre_delete
 
-        from conversations.models import Teammate
+        from conversations import poll_versions
+        from conversations.models import Contact, Conversation, Teammate
         from conversations.people import on_teammate_deleted
 
         post_migrate.connect(ensure_wake_schedule, sender=self)
         pre_delete.connect(on_teammate_deleted, sender=Teammate, dispatch_uid="g5.former")
+        # H4: every write the Messenger's version query reads drops the cached versions.
+        for signal in (post_save, post_delete):
+            signal.connect(
+                poll_versions.on_conversation_written, sender=Conversation, dispatch_uid="h4"
+            )
+        post_delete.connect(poll_versions.on_contact_deleted, sender=Contact, dispatch_uid="h4")
+        post_migrate.connect(poll_versions.on_migrated, sender=self, dispatch_uid="h4")
+        # (No m2m_changed receiver: with one, every `contacts.add()` reads the links first, a
+        # query more; conversation_start, the only writer of the links, bumps itself.)

@@ -24,7 +24,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Count, F, Q
 
-from conversations import clock
+from conversations import clock, poll_versions
 from conversations.models import BodyFormat, Contact, Conversation, Part, State
 
 ERASED_TEXT = "[erased]"
@@ -65,6 +65,7 @@ def contact_personal_data_erase(*, contact: Contact, now: datetime) -> ErasedCou
     Conversation.objects.filter(pk__in=ids).update(
         preview=ERASED_TEXT, first_line=ERASED_TEXT, updated_at=now
     )
+    poll_versions.bump(conversation_ids=ids, contact_ids=[contact.pk])  # H4: update(), no signal
     contact.name, contact.email = ERASED_NAME, ""
     contact.external_id = contact.visitor_id = None
     contact.erased_at = now
@@ -107,6 +108,7 @@ def conversation_bodies_erase_closed(
             Conversation.objects.filter(pk__in=ids).update(
                 preview=ERASED_TEXT, first_line=ERASED_TEXT, updated_at=now, bodies_erased_at=now
             )
+            poll_versions.bump(conversation_ids=ids)  # H4: an update(), no signal
         total = ErasedCounts(
             conversations=total.conversations + len(ids), parts=total.parts + parts
         )

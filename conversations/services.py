@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django_q.tasks import async_task
 
-from conversations import clock
+from conversations import clock, poll_versions
 from conversations.assignment import conversation_assign  # noqa: F401 - under its name
 from conversations.identity import (  # noqa: F401 - the Messenger's people (W1–W4)
     SESSION_ENDED,
@@ -425,6 +425,8 @@ def _start(
     )
     conversation.save(force_insert=True)
     conversation.contacts.add(*people)
+    # H4: a conversation more in each contact's set (the links' INSERT sends no signal we hear)
+    poll_versions.bump(conversation_ids=[conversation.pk], contact_ids=[p.pk for p in people])
     part.save(force_insert=True)
     _announce(part)
     return conversation
@@ -521,6 +523,7 @@ def conversation_event(
         if not Conversation.objects.filter(pk=conversation.pk).update(updated_at=now):
             raise ConversationMissing(f"Conversation #{conversation.pk} does not exist.")
         part = _event(conversation, event, at=now, by=by, body=body, message_id=message_id)
+        poll_versions.bump(conversation_ids=[conversation.pk])  # H4: an update(), no signal
     conversation.updated_at = now
     return part
 

@@ -476,6 +476,12 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": env.int("SHARED_CACHE_MAX_ENTRIES", default=10_000)},
     },
 }
+# H4: the Messenger poll's version kept in the shared cache (conversations.poll_versions), so a
+# poll that finds nothing new reads no database. Only with Redis: in the database cache it
+# would cost more queries than the one it saves. MESSENGER_VERSION_CACHE=false turns it off.
+MESSENGER_VERSION_CACHE = (
+    "shared" if THROTTLE_REDIS_URL and env.bool("MESSENGER_VERSION_CACHE", default=True) else ""
+)
 
 # K10 (headers): a Content-Security-Policy on every response (django-csp, csp.middleware):
 # scripts and styles only from this site's static files (no 'unsafe-inline', no 'unsafe-eval';

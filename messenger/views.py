@@ -267,7 +267,7 @@ def _etag_matches(header: str, etag: str) -> bool:
 @require_GET
 def threads(request):
     """W5, W6: the contact's conversations as HTML for the iframe; with `If-None-Match`, a
-    304 in one query when nothing changed."""
+    304 in one query when nothing changed, none with the version cache (H4, Redis)."""
     contact_id = services.session_contact_id(request.META.get(SESSION_HEADER, ""))
     etag = f'"{messenger_version(contact_id=contact_id)}"'
     if _etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):

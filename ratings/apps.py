@@ -28,6 +28,9 @@ class RatingsConfig(AppConfig):
     name = "ratings"
 
     def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from conversations import poll_versions
         from conversations.signals import conversation_closed
         from mail.signals import mail_bounced
         from ratings.alerts import on_rating_event_recorded
@@ -42,3 +45,8 @@ class RatingsConfig(AppConfig):
         post_migrate.connect(ensure_alerts_schedule, sender=self)
         post_migrate.connect(ensure_digest_schedule, sender=self)
         post_migrate.connect(ensure_retention_schedule, sender=self)
+        # H4: a rating recorded, changed, commented on or withdrawn drops the cached versions.
+        from ratings.models import Rating
+
+        for signal in (post_save, post_delete):
+            signal.connect(poll_versions.on_rating_written, sender=Rating, dispatch_uid="h4")

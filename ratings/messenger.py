@@ -1,17 +1,18 @@
 """Reads of the Messenger (W5, D1, D3): a contact's conversations as the customer sees them,
 each with its rating card where the survey was delivered in the Messenger, and the version the
-widget's poll compares. Nothing here writes."""
+widget's poll compares. Nothing here writes the database (the poll's version cache, H4, is
+conversations.poll_versions')."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 from django.db import connection
 from django.db.models import Prefetch, Q
 
-from conversations import clock
+from conversations import clock, poll_versions
 from conversations.languages import contact_language
 from conversations.models import Contact, Conversation, Part
 from ratings.models import MessengerApp, Rating, RatingRequest, RatingSettings
@@ -123,32 +124,57 @@ def messenger_version(*, contact_id: int) -> str:
     """W6: one query whose answer changes whenever what `messenger_page` shows changes: a part
     added or a state changed (both move `updated_at`), a rating recorded, changed or commented
     on; and the minute, as time limits (A4, A5) and the settings' texts change with no part
-    added, so a widget shows those within a minute."""
-    with connection.cursor() as cursor:
-        cursor.execute(_version_sql(connection.vendor), [contact_id])
-        count, updated, rated, commented = cursor.fetchone()
+    added, so a widget shows those within a minute. H4: with the version cache on
+    (`conversations.poll_versions`), the query's answer is taken from the shared cache while
+    nothing it reads was written since: no query at all."""
     minute = int(clock.now().timestamp() // 60)
-    key = f"{contact_id}|{count}|{updated}|{rated}|{commented}|{minute}"
+    answer = poll_versions.cached_version(
+        contact_id=contact_id, minute=minute, read=partial(_version_read, contact_id)
+    )
+    key = f"{contact_id}|{answer}|{minute}"
     return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
 
 
+def _version_read(contact_id: int, with_ids: bool) -> tuple[tuple[int, ...] | None, str]:
+    """The version statement's answer (without the minute); with `with_ids`, also the ids of
+    the contact's conversations (the version cache's entry names them, H4), where the
+    database can aggregate them (PostgreSQL, SQLite), else None."""
+    with_ids = with_ids and connection.vendor in _IDS
+    with connection.cursor() as cursor:
+        cursor.execute(_version_sql(connection.vendor, with_ids), [contact_id])
+        row = cursor.fetchone()
+    count, updated, rated, commented = row[:4]
+    ids = None
+    if with_ids:
+        listed = row[4]
+        if isinstance(listed, str):  # SQLite's group_concat
+            listed = listed.split(",")
+        ids = tuple(sorted(int(pk) for pk in listed or ()))
+    return ids, f"{count}|{updated}|{rated}|{commented}"
+
+
+# H4: the conversations' ids in the same statement, where the database aggregates them.
+_IDS = {"postgresql": "ARRAY_AGG(DISTINCT {})", "sqlite": "GROUP_CONCAT(DISTINCT {})"}
+
+
 @cache
-def _version_sql(vendor: str) -> str:
+def _version_sql(vendor: str, with_ids: bool = False) -> str:
     """The statement of `messenger_version`, written once from the models. It is what
         `Conversation.objects.filter(contacts=…).aggregate(Count("id"), Max("updated_at"),
         Max("ratings__changed_at"), Max("ratings__commented_at"))` runs (a conversation counted
     once, B5: it may have a teammate's rating and the bot's); the ORM would build it again
         on every poll (clone, resolve, compile: ~1.2 ms, most of a 304 poll's time, while the
-        statement itself takes ~0.1 ms)."""
+        statement itself takes ~0.1 ms). `with_ids` adds the conversations' ids (H4)."""
     q = connection.ops.quote_name
     link = Conversation.contacts.through._meta
     conversation_id = q(Conversation._meta.pk.column)
     rating_conversation = q(Rating._meta.get_field("conversation").column)
+    ids = f", {_IDS[vendor].format(f'c.{conversation_id}')}" if with_ids else ""
     return (
         f"SELECT COUNT(DISTINCT c.{conversation_id}),"
         f" MAX(c.{q(Conversation._meta.get_field('updated_at').column)}),"
         f" MAX(r.{q(Rating._meta.get_field('changed_at').column)}),"
-        f" MAX(r.{q(Rating._meta.get_field('commented_at').column)})"
+        f" MAX(r.{q(Rating._meta.get_field('commented_at').column)}){ids}"
         f" FROM {q(Conversation._meta.db_table)} c"
         f" INNER JOIN {q(link.db_table)} l"
         f" ON l.{q(link.get_field('conversation').column)} = c.{conversation_id}"
