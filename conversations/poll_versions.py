@@ -39,12 +39,10 @@ when another such write appears without a bump.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
-import socket
 import threading
 from collections.abc import Callable, Iterable
 
@@ -62,112 +60,6 @@ ENTRY_SECONDS = 61
 # read in the same round trip as the entry. Only a hint: the entry says which ids it holds.
 _HINTS: dict[int, tuple[int, ...]] = {}
 HINTS_MAX = 10_000
-
-
-class _ReplyError(Exception):
-    """Redis answered an error (NOSCRIPT after a restart or SCRIPT FLUSH, say)."""
-
-
-def _command(*args) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
-
-
-class _Wire(threading.local):
-    """The hit's one command over a socket of this thread's own, written and read here:
-    redis-py spends ~0.15 ms of CPU on a command (its pool, retries, observability), more than
-    the rest of a 304's own work. Plain TCP or a Unix socket only (TLS goes through redis-py);
-    a socket error closes it (the next call connects again) and propagates."""
-
-    def __init__(self, url: str, timeout: float):
-        from redis.connection import parse_url
-
-        self.options = parse_url(url)
-        self.timeout = timeout
-        self.sock = None
-        self.pid = None
-
-    @staticmethod
-    def supports(url: str) -> bool:
-        return url.startswith(("redis://", "unix://"))
-
-    def _connect(self) -> None:
-        options = self.options
-        if "path" in options:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(self.timeout)
-            sock.connect(options["path"])
-        else:
-            sock = socket.create_connection(
-                (options.get("host", "localhost"), options.get("port", 6379)), self.timeout
-            )
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock, self.pid = sock, os.getpid()
-        try:
-            if options.get("password"):
-                auth = [options["username"]] if options.get("username") else []
-                self._ask(_command(b"AUTH", *auth, options["password"]))
-            if options.get("db"):
-                self._ask(_command(b"SELECT", options["db"]))
-        except BaseException:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self.sock is not None:
-            with contextlib.suppress(OSError):
-                self.sock.close()
-        self.sock = None
-
-    def call(self, request: bytes) -> bytes | None:
-        if self.sock is None or self.pid != os.getpid():  # a forked worker: its own socket
-            self._connect()
-        try:
-            return self._ask(request)
-        except _ReplyError:
-            raise
-        except BaseException:
-            self.close()
-            raise
-
-    def _ask(self, request: bytes) -> bytes | None:
-        """One request, one RESP2 reply: a bulk string (None for nil), a status, an error."""
-        sock = self.sock
-        sock.sendall(request)
-        buffer = b""
-        while b"\r\n" not in buffer:
-            buffer += self._recv(sock)
-        line, rest = buffer.split(b"\r\n", 1)
-        kind = line[:1]
-        if kind == b"$":
-            size = int(line[1:])
-            if size < 0:
-                reply, rest = None, rest
-            else:
-                while len(rest) < size + 2:
-                    rest += self._recv(sock)
-                reply, rest = rest[:size], rest[size + 2 :]
-        elif kind == b"+":
-            reply = line[1:]
-        elif kind == b"-":
-            reply = _ReplyError(line[1:].decode(errors="replace"))
-        else:
-            raise ConnectionError(f"unexpected Redis reply {line[:20]!r}")
-        if rest:
-            raise ConnectionError("Redis replied more than asked")  # out of step: reconnect
-        if isinstance(reply, _ReplyError):
-            raise reply
-        return reply
-
-    @staticmethod
-    def _recv(sock) -> bytes:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("Redis closed the connection")
-        return chunk
 
 
 class _RedisStore:
@@ -202,19 +94,12 @@ class _RedisStore:
             url, socket_timeout=self.SOCKET_SECONDS, socket_connect_timeout=self.SOCKET_SECONDS
         )
         self.prefix = prefix
+        # EVALSHA, and the script loaded again when the server does not have it (a restart, a
+        # SCRIPT FLUSH): redis-py's Script.
         self.hit_script = self.client.register_script(self.HIT)
-        self.wire = _Wire(url, self.SOCKET_SECONDS) if _Wire.supports(url) else None
 
     def hit(self, contact_id: int, minute: int) -> str | None:
-        args = [self.prefix, contact_id, minute]
-        answer = None
-        if self.wire is not None:
-            try:
-                answer = self.wire.call(_command(b"EVALSHA", self.hit_script.sha, 0, *args))
-            except _ReplyError:  # the script not loaded (a restarted server): redis-py loads it
-                answer = self.hit_script(keys=[], args=args)
-        else:
-            answer = self.hit_script(keys=[], args=args)
+        answer = self.hit_script(keys=[], args=[self.prefix, contact_id, minute])
         return answer.decode() if answer is not None else None
 
     def get_many(self, keys: list[str]) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """H4 against a real Redis, as production runs it: the entry checked by the Lua script over
-the thread's own socket (conversations.poll_versions._Wire), the script loaded again after a
+redis-py's EVALSHA (conversations.poll_versions._RedisStore), the script loaded again after a
 SCRIPT FLUSH (a restarted server), a server gone (the poll falls back to the query, the writes
 still commit) and back. A redis-server of this module's own on a free loopback port, stopped
 by its pid; skipped without redis-server on the PATH."""
@@ -73,7 +73,7 @@ def redis_server():
 
 @pytest.fixture
 def redis_cache(settings, redis_server):
-    url = f"redis://127.0.0.1:{redis_server['port']}/3"  # not db 0: SELECT over the wire too
+    url = f"redis://127.0.0.1:{redis_server['port']}/3"  # not db 0
     settings.CACHES = {
         **settings.CACHES,
         "h4redis": {
