@@ -39,11 +39,11 @@ from functools import partial
 
 from django.db import transaction
 from django.db.models import F, Q
-from django_q.tasks import async_task
 
 from api import outbound
 from api.models import Webhook, WebhookDelivery
 from conversations import clock
+from conversations.outbox import outbox_enqueue
 from ratings.models import Rating, RatingEvent
 from ratings.scale import reaction
 
@@ -117,7 +117,7 @@ def on_rating_event_recorded(sender, event: RatingEvent, rating: Rating, **kwarg
 
 
 def webhook_delivery_enqueue(*, delivery_id: int) -> None:
-    async_task(SEND_TASK, delivery_id=delivery_id, task_name=f"webhook-{delivery_id}")
+    outbox_enqueue(SEND_TASK, delivery_id=delivery_id, task_name=f"webhook-{delivery_id}")
 
 
 def webhook_deliveries_sweep(*, now: datetime | None = None) -> int:

@@ -1018,11 +1018,16 @@ class Topology:
             latencies.append(time.perf_counter() - started)
             return made
 
-        profiler = self.web_profile(label)
+        profilers = self.ratio_profilers(label)
+        sampler = asyncio.create_task(self.pg_waits(label)) if self.args.profile else None
         before = cpu_snapshot()
         made, elapsed = await self.timed_loop(self.mode.ratio_seconds, workers, timed)
         spent = cpu_by_group(before, cpu_snapshot(), self.dbname)
-        if profiler:
+        if sampler:
+            sampler.cancel()
+            await asyncio.gather(sampler, return_exceptions=True)
+            log(f"CPU s during {label}: " + ", ".join(f"{k} {v:.2f}" for k, v in spent.items()))
+        for profiler in profilers:
             await asyncio.to_thread(profiler.wait)
         return {
             "rate": made / elapsed,
@@ -1198,11 +1203,14 @@ class Topology:
         finally:
             await conn.close()
 
-    def web_profile(self, label: str):
+    def ratio_profilers(self, label: str) -> list[subprocess.Popen]:
+        """--profile: py-spy on gunicorn during a ratio, and on the clusters during the
+        POSTs (the alerts of their terrible and bad ratings are the clusters' work)."""
         if not self.args.profile:
-            return None
+            return []
         seconds = max(1, self.mode.ratio_seconds - 1)
-        return self.py_spy(f"{label}-gunicorn", self.procs["gunicorn"].pid, seconds)
+        names = ["gunicorn", *(self.cluster_names if label == "post" else [])]
+        return [self.py_spy(f"{label}-{name}", self.procs[name].pid, seconds) for name in names]
 
     async def drain(self, label: str, table: str, where: str, params: list, expected: int, env):
         """Start both clusters on a full queue. Returns (rate, CPU ms per task): the rate over

@@ -24,6 +24,7 @@ from django.core.mail import get_connection as get_mail_connection
 from django.db import DatabaseError, InterfaceError, OperationalError, models, transaction
 from django.db import connection as db_connection
 from django.db.models import Q, QuerySet
+from django_q.tasks import async_task
 
 from conversations import clock
 
@@ -53,6 +54,14 @@ class Deliverable(models.Model):
 
 class DeliveryFailed(Exception):
     """It could not be handed over (the mail server refused); the queue will try again."""
+
+
+def outbox_enqueue(func: str, *, task_name: str, **kwargs) -> None:
+    """H8: queue a task whose outcome its own rows record (a decision's `decided_at`, a
+    delivery's `delivered_at`): django-q2 keeps no success row of it (`save=False`), as its
+    monitor reads and locks every kept success on each result it saves; a failure is still
+    kept. The schedules' tasks (the sweeps, the digests) keep theirs, for the admin."""
+    async_task(func, task_name=task_name, save=False, **kwargs)
 
 
 def retry_pause(attempts: int) -> timedelta:

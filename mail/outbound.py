@@ -21,12 +21,11 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
-from django_q.tasks import async_task
 from redis.exceptions import RedisError
 
 from conversations import clock
 from conversations.models import Channel, Part
-from conversations.outbox import deliver_once, due_for_retry, with_reconnects
+from conversations.outbox import deliver_once, due_for_retry, outbox_enqueue, with_reconnects
 from conversations.text import body_readable_text
 from mail.addresses import reply_address, sender
 from mail.models import OutboundEmail
@@ -58,7 +57,7 @@ def on_part_added(sender, part: Part, **kwargs) -> None:
 def outbound_enqueue(*, outbound_id: int) -> None:
     """Queue the delivery; a broker that cannot be reached leaves it to the sweep (M2)."""
     try:
-        async_task(SEND_TASK, outbound_id=outbound_id, task_name=f"mail-{outbound_id}")
+        outbox_enqueue(SEND_TASK, outbound_id=outbound_id, task_name=f"mail-{outbound_id}")
     except RedisError:
         logger.warning("Email %s not queued (broker unreachable); the sweep will.", outbound_id)
 

@@ -40,11 +40,16 @@ from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
-from django_q.tasks import async_task
 from redis.exceptions import RedisError
 
 from conversations import clock
-from conversations.outbox import DeliveryFailed, deliver_once, due_for_retry, with_reconnects
+from conversations.outbox import (
+    DeliveryFailed,
+    deliver_once,
+    due_for_retry,
+    outbox_enqueue,
+    with_reconnects,
+)
 from mail.addresses import sender
 from mail.threading import message_domain
 from ratings.figures import local_day
@@ -184,7 +189,7 @@ def _enqueue_on_commit(request_id: int, due_at: datetime, at: datetime) -> None:
 
 def rating_alerts_enqueue(*, request_id: int) -> None:
     try:
-        async_task(SEND_TASK, request_id=request_id, task_name=f"alert-{request_id}")
+        outbox_enqueue(SEND_TASK, request_id=request_id, task_name=f"alert-{request_id}")
     except RedisError:
         logger.warning("Alerts of request %s not queued (broker down); the sweep will.", request_id)
 
@@ -552,7 +557,7 @@ def rating_alerts_sweep(*, now: datetime | None = None) -> int:
         rating_alerts_enqueue(request_id=request_id)
     digests = due_for_retry(AlertDigest.objects.all(), now=now, stale=stale, key="pk")
     for digest_id in digests:
-        async_task(
+        outbox_enqueue(
             "ratings.alerts.rating_alert_digest_deliver",
             digest_id=digest_id,
             task_name=f"digest-{digest_id}",

@@ -28,12 +28,11 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef
-from django_q.tasks import async_task
 from redis.exceptions import RedisError
 
 from conversations import clock
 from conversations.models import Contact, Conversation, ConversationClose, State
-from conversations.outbox import due_for_retry, with_reconnects
+from conversations.outbox import due_for_retry, outbox_enqueue, with_reconnects
 from ratings.delivery import requests_deliver
 from ratings.figures import figures_add, local_day
 from ratings.models import RatingDecision, RatingRequest, RatingSettings
@@ -50,7 +49,7 @@ RECENT = timedelta(hours=1)
 
 def rating_request_enqueue(*, conversation_id: int) -> None:
     """Queue the decision for a conversation's closes; called once the close is committed."""
-    async_task(SEND_TASK, conversation_id=conversation_id, task_name=f"rate-{conversation_id}")
+    outbox_enqueue(SEND_TASK, conversation_id=conversation_id, task_name=f"rate-{conversation_id}")
 
 
 def on_conversation_closed(sender, conversation, close, quiet, **kwargs):
@@ -130,7 +129,7 @@ def _decide_and_deliver(conversation_id: int) -> str:
 
 def _deliveries_enqueue(request_ids: list[int]) -> None:
     try:
-        async_task(DELIVER_TASK, request_ids=request_ids, task_name=f"deliver-{request_ids[0]}")
+        outbox_enqueue(DELIVER_TASK, request_ids=request_ids, task_name=f"deliver-{request_ids[0]}")
     except RedisError:
         logger.warning("Deliveries %s not queued; the sweep will.", request_ids, exc_info=True)
 

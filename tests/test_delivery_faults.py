@@ -35,7 +35,7 @@ def email_conversation(contact, teammate):
 def _close_without_queueing(monkeypatch, conversation, teammate):
     """Close it with the queue out of the way: the test runs the task itself."""
     with monkeypatch.context() as patch:
-        patch.setattr(decisions, "async_task", lambda *args, **kwargs: None)
+        patch.setattr(decisions, "outbox_enqueue", lambda *args, **kwargs: None)
         services.conversation_close(conversation=conversation, by=teammate)
 
 
@@ -50,7 +50,7 @@ def test_D4_the_close_is_made_when_the_broker_cannot_be_reached_and_D5_sweeps_it
         raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     with monkeypatch.context() as patch, time_machine.travel(NOW, tick=False):
-        patch.setattr(decisions, "async_task", broker_down)
+        patch.setattr(decisions, "outbox_enqueue", broker_down)
         with django_capture_on_commit_callbacks(execute=True):
             services.conversation_close(conversation=email_conversation, by=teammate)
 
