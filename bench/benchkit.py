@@ -1,8 +1,10 @@
-"""What the benches share: a fresh database for each run (imported as `benchkit`, the bench
-scripts being run from this folder: `.venv/bin/python bench/<name>.py`)."""
+"""What the benches share: a fresh database for each run, a free loopback port, the command
+line of a redis-server of the run's own (imported as `benchkit`, the bench scripts being run
+from this folder: `.venv/bin/python bench/<name>.py`)."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,3 +36,18 @@ def fresh_database(url: str) -> None:
         fresh_postgres(url)
     else:
         raise SystemExit("--database-url: sqlite:////path or postgresql://…")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def redis_server_argv(port: int) -> list[str]:
+    """A redis-server of the run only: on loopback, nothing written to disk."""
+    return [
+        "redis-server",
+        *("--port", str(port), "--bind", "127.0.0.1"),
+        *("--save", "", "--appendonly", "no"),
+    ]

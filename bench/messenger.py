@@ -53,7 +53,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchkit import fresh_database  # bench/, the scripts' folder
+from benchkit import free_port, fresh_database, redis_server_argv  # bench/, the scripts' folder
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -97,12 +97,6 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # --- the database -------------------------------------------------------------------------------
 
 
@@ -113,17 +107,7 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     with open(folder / "redis.log", "ab") as out:
         proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
+            redis_server_argv(port),
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

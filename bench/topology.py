@@ -50,6 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from benchkit import free_port, redis_server_argv  # bench/, the scripts' folder
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 PY = sys.executable
@@ -151,12 +153,6 @@ REASON_INPUT = re.compile(r'name="reasons" value="([^"]+)"')
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -470,20 +466,7 @@ class Topology:
         self.manager_token = prepared["manager_token"]
 
     def start_redis(self) -> None:
-        self.spawn(
-            "redis",
-            [
-                "redis-server",
-                "--port",
-                str(self.redis_port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-        )
+        self.spawn("redis", redis_server_argv(self.redis_port))
         self.wait_port(self.redis_port, "redis")
 
     def start_sink(self) -> None:

@@ -21,7 +21,8 @@ What still decides, taken from the services (no copy of a rule here):
 - each answer: `ratings.rules.answer_refusal` (A3–A6 with W1/W2 and B4 windows from
   `RatingSettings.windows`) refuses as `rating_submit` and `rating_comment` would (the run
   stops: the demo never plans a refused answer); the rating, its history (A8), its reasons
-  and the thread's "rated" event as they write them;
+  and the thread's "rated" line from `ratings.answers`' `rating_made`, `history_made`,
+  `comment_made` and `rated_body`, the in-memory halves of those two services;
 - the daily figures: `ratings.figures.figures_rebuild` after the run (a recount of the rows,
   which the figures kept by the services always equal);
 - the email threads' Message-IDs and delivered `OutboundEmail`s: `demo.mailed`, per batch.
@@ -64,7 +65,14 @@ from demo.steps import (
     body_format,
 )
 from mail.models import OutboundEmail
-from ratings.answers import RatingRefused, _clean_reasons
+from ratings.answers import (
+    RatingRefused,
+    _clean_reasons,
+    comment_made,
+    history_made,
+    rated_body,
+    rating_made,
+)
 from ratings.decisions import close_decision
 from ratings.models import (
     Rating,
@@ -303,34 +311,19 @@ class BulkCustomers(Customers):
         )
         if rule:
             raise RatingRefused(rule)
-        if rating is None:
-            rating = Rating(
-                request=request,
-                teammate_id=request.teammate_id,
-                teammate_key=request.teammate_key,
-                conversation=made.conversation,
-                kind=request.kind,
-                value=value,
-                rated_at=now,
-                changed_at=now,
-                auto_at=None,
-                source=Source.API,
-            )
-            made.ratings[id(request)] = rating
-            self._history(made, rating, RatingEvent.Kind.RATED, now)
-        elif rating.value != value:
-            rating.value = value
-            rating.changed_at = now
-            rating.auto_at = None
-            self._history(made, rating, RatingEvent.Kind.CHANGED, now)
-        else:
+        if rating is not None and rating.value == value:
             return
+        rating, kind, _figures = rating_made(  # the figures: figures_rebuild after the run
+            request, rating, value=value, now=now, auto_at=None, source=Source.API
+        )
+        made.ratings[id(request)] = rating
+        made.events.append(history_made(rating, kind, now))
         made.parts.append(
             services.event_made(
                 made.conversation,
                 Part.Event.RATED,
                 at=now,
-                body=f"{Rating.Value(value).label} ({value}/5)",
+                body=rated_body(value),
                 by=request.contact,
             )
         )
@@ -358,28 +351,8 @@ class BulkCustomers(Customers):
         )
         if rule:
             raise RatingRefused(rule)
-        rating.comment = comment
-        rating.reasons = reasons
-        rating.commented_at = now
-        rating.auto_at = None
-        made.reasons += [RatingReason(rating=rating, reason=r) for r in reasons]
-        self._history(made, rating, RatingEvent.Kind.COMMENTED, now)
-
-    @staticmethod
-    def _history(made: Made, rating: Rating, kind: str, at: datetime) -> None:
-        made.events.append(
-            RatingEvent(
-                request=rating.request,
-                rating=rating,
-                kind=kind,
-                rule="",
-                source=Source.API,
-                value=rating.value,
-                comment=rating.comment,
-                reasons=list(rating.reasons),
-                at=at,
-            )
-        )
+        made.reasons += comment_made(rating, comment, reasons, now)
+        made.events.append(history_made(rating, RatingEvent.Kind.COMMENTED, now))
 
 
 def write(batch: list[Made]) -> list[int]:

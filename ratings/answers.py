@@ -133,6 +133,83 @@ def _clean_value(value) -> int:
     return value
 
 
+def rated_body(value: int) -> str:
+    """The thread's line of a rating (its "rated" event)."""
+    return f"{Rating.Value(value).label} ({value}/5)"
+
+
+def rating_made(
+    request: RatingRequest,
+    rating: Rating | None,
+    *,
+    value: int,
+    now: datetime,
+    auto_at: datetime | None,
+    source: str,
+) -> tuple[Rating, str, list]:
+    """A1 (no `rating` yet) or A2 (`rating` changed to another `value`), in memory: the
+    rating as the answer leaves it, the kind of its history entry (A8) and the daily figures
+    it moves (R1), which the caller writes. `rating_submit` and the demo's set-based seed
+    (`demo.bulk`) both make their ratings here."""
+    if rating is None:
+        rating = Rating(
+            request=request,
+            teammate_id=request.teammate_id,
+            teammate_key=request.teammate_key,  # G5: kept when the teammate was deleted
+            conversation=request.conversation,
+            kind=request.kind,
+            value=value,
+            rated_at=now,
+            changed_at=now,
+            auto_at=auto_at,
+            source=source,
+        )
+        figures = [
+            (local_day(now), rating.teammate_key, {value_column(value): 1}),
+            (local_day(request.created_at), rating.teammate_key, {"answered": 1}),
+        ]
+        return rating, RatingEvent.Kind.RATED, figures
+    figures = [
+        (
+            local_day(rating.rated_at),
+            rating.teammate_key,
+            {value_column(rating.value): -1, value_column(value): 1},
+        )
+    ]
+    rating.value = value
+    rating.changed_at = now
+    rating.auto_at = auto_at
+    return rating, RatingEvent.Kind.CHANGED, figures
+
+
+def comment_made(rating: Rating, comment: str, reasons: list[str], now: datetime) -> list:
+    """A1, A3 in memory: the comment and its reasons on the rating (a person's: A10's auto
+    mark cleared) and the reasons' rows, which the caller writes (`rating_comment`, the
+    demo's set-based seed)."""
+    rating.comment = comment
+    rating.reasons = reasons
+    rating.commented_at = now
+    rating.auto_at = None  # a comment is a person's (A10)
+    return [RatingReason(rating=rating, reason=r) for r in reasons]
+
+
+def history_made(
+    rating: Rating, kind: str, at: datetime, *, rule: str = "", source: str = Source.API
+) -> RatingEvent:
+    """A8: the history entry of what was accepted (or discarded, A10), in memory."""
+    return RatingEvent(
+        request=rating.request,
+        rating=rating,
+        kind=kind,
+        rule=rule,
+        source=source,
+        value=rating.value,
+        comment=rating.comment,
+        reasons=rating.reasons,
+        at=at,
+    )
+
+
 @transaction.atomic
 def rating_submit(
     *,
@@ -170,25 +247,7 @@ def rating_submit(
     if rule:
         raise RatingRefused(rule)
     auto_at = now if auto else None  # a person's post is the interaction A10 looks for
-    if rating is None:
-        rating = Rating.objects.create(
-            request=request,
-            teammate_id=request.teammate_id,
-            teammate_key=request.teammate_key,  # G5: kept when the teammate was deleted
-            conversation_id=request.conversation_id,
-            kind=request.kind,
-            value=value,
-            rated_at=now,
-            changed_at=now,
-            auto_at=auto_at,
-            source=source,
-        )
-        _history(rating, RatingEvent.Kind.RATED, now, source=source)
-        figures = [
-            (local_day(now), rating.teammate_key, {value_column(value): 1}),
-            (local_day(request.created_at), rating.teammate_key, {"answered": 1}),
-        ]
-    elif scanner_burst(
+    if rating is not None and scanner_burst(
         auto=auto,
         value=value,
         now=now,
@@ -198,30 +257,26 @@ def rating_submit(
     ):
         _discard(request, rating, now, source)
         return None
-    elif rating.value != value:
-        figures = [
-            (
-                local_day(rating.rated_at),
-                rating.teammate_key,
-                {value_column(rating.value): -1, value_column(value): 1},
-            )
-        ]
-        rating.value = value
-        rating.changed_at = now
-        rating.auto_at = auto_at
-        rating.save(update_fields=["value", "changed_at", "auto_at"])
-        _history(rating, RatingEvent.Kind.CHANGED, now, source=source)
-    else:
+    if rating is not None and rating.value == value:
         # The same reaction again changes nothing; a person's press still counts as the
         # interaction that keeps A10 away from the rating.
         if not auto and rating.auto_at is not None:
             rating.auto_at = None
             rating.save(update_fields=["auto_at"])
         return rating
+    first = rating is None
+    rating, kind, figures = rating_made(
+        request, rating, value=value, now=now, auto_at=auto_at, source=source
+    )
+    if first:
+        rating.save(force_insert=True)
+    else:
+        rating.save(update_fields=["value", "changed_at", "auto_at"])
+    _history(rating, kind, now, source=source)
     conversation_event(
         conversation=request.conversation,
         event=Part.Event.RATED,
-        body=f"{Rating.Value(value).label} ({value}/5)",
+        body=rated_body(value),
         by=request.contact,
     )
     # H7: the daily figures last, so the row every answer for the teammate and day shares is
@@ -239,7 +294,7 @@ def _discard(request: RatingRequest, rating: Rating, now: datetime, source: str)
     conversation_event(
         conversation=request.conversation,
         event=Part.Event.RATING_DISCARDED,
-        body=f"{Rating.Value(rating.value).label} ({rating.value}/5), rule A10",
+        body=f"{rated_body(rating.value)}, rule A10",
     )
     request.discarded_at = now
     request.save(update_fields=["discarded_at"])
@@ -303,12 +358,9 @@ def rating_comment(
     )
     if rule:
         raise RatingRefused(rule)
-    rating.comment = comment
-    rating.reasons = reasons
-    rating.commented_at = now
-    rating.auto_at = None  # a comment is a person's (A10)
+    reason_rows = comment_made(rating, comment, reasons, now)
     rating.save(update_fields=["comment", "reasons", "commented_at", "auto_at"])
-    RatingReason.objects.bulk_create(RatingReason(rating=rating, reason=r) for r in reasons)
+    RatingReason.objects.bulk_create(reason_rows)
     _history(rating, RatingEvent.Kind.COMMENTED, now, source=source)
     reasons_add(  # H7: last
         day=local_day(rating.rated_at),
@@ -324,17 +376,8 @@ def _history(
 ) -> RatingEvent:
     """A8: the append-only record of what was accepted (or discarded, A10), announced to
     receivers (webhooks) inside the same transaction."""
-    event = RatingEvent.objects.create(
-        request_id=rating.request_id,
-        rating=rating,
-        kind=kind,
-        rule=rule,
-        source=source,
-        value=rating.value,
-        comment=rating.comment,
-        reasons=rating.reasons,
-        at=at,
-    )
+    event = history_made(rating, kind, at, rule=rule, source=source)
+    event.save(force_insert=True)
     rating_event_recorded.send(sender=RatingEvent, event=event, rating=rating)
     return event
 
