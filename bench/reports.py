@@ -361,8 +361,8 @@ class Seeder:
 
     def write(self, table: str, columns: list[str], rows) -> None:
         """COPY on PostgreSQL; executemany elsewhere (datetimes as the backend stores them)."""
-        # B: the bot's columns, the same on every row written here (no bot, kind teammate).
-        extra = BOT_COLUMNS.get(table, {})
+        # The columns of FIXED_COLUMNS, the same on every row written here.
+        extra = FIXED_COLUMNS.get(table, {})
         if extra:
             columns = [*columns, *extra]
             rows = [(*row, *extra.values()) for row in rows]
@@ -420,8 +420,10 @@ def contact_role(number: int) -> str:
 
 
 FIRST = ["Ann", "Ben", "Cleo", "Dan", "Eva", "Finn", "Gus", "Hana", "Ivo", "Jade"]
-# B: columns the bot ratings added, with the value every benchmark row has.
-BOT_COLUMNS = {
+# Columns added since the bench was written, with the value every benchmark row has: the bot
+# ratings' (B), the contact's language (L1), the Messenger links' epoch (W4), a rating's
+# source (K12: the survey email's links).
+FIXED_COLUMNS = {
     "conversations_conversation": {"bot_characters": 0, "last_bot_message_at": None},
     "conversations_conversationclose": {
         "by_bot": False,
@@ -429,8 +431,8 @@ BOT_COLUMNS = {
         "last_bot_message_at": None,
     },
     "ratings_ratingrequest": {"kind": "teammate"},
-    "ratings_rating": {"kind": "teammate"},
-    "conversations_contact": {"language": ""},  # L1: the installation's default language
+    "ratings_rating": {"kind": "teammate", "source": "email"},
+    "conversations_contact": {"language": "", "messenger_links_epoch": 0},
 }
 CONVERSATION_COLUMNS = [
     "id",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from contextlib import contextmanager
 from threading import Lock
 from typing import Generic, TypeVar
 
@@ -58,7 +59,28 @@ class _Compiled:
         compiler.connection = connection  # this thread's connection, not the compiling one's
         frozen = (self.sql, tuple(params))
         compiler.as_sql = lambda *args, **kwargs: frozen
-        return list(ModelIterable(_Rows(self.model, self.db, compiler)))
+        with _prepared(connection):
+            return list(ModelIterable(_Rows(self.model, self.db, compiler)))
+
+
+@contextmanager
+def _prepared(connection):
+    """H5: on PostgreSQL with server-side parameters, the read is prepared on its first run
+    on a connection (psycopg's `prepare_threshold` 0 for the call), so PostgreSQL plans it
+    once per connection. Nothing else is prepared (the threshold is None otherwise): a
+    generic plan of a report's period query cannot use a partial index (its values are
+    parameters) and guesses the period's size."""
+    if not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    before = raw.prepare_threshold
+    raw.prepare_threshold = 0
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = before
 
 
 class _Rows:

@@ -243,12 +243,13 @@ def test_postgresql_connections_run_without_jit_unless_told(production_env):
 
 
 def test_H5_postgresql_statements_are_prepared_unless_told(production_env):
-    """H5: server-side parameters and psycopg's prepared statements (after 5 runs of a
-    statement on a connection) on PostgreSQL; POSTGRES_PREPARED=false for a pooler that
-    cannot keep them; nothing of the kind on SQLite."""
+    """H5: server-side parameters on PostgreSQL, with no statement prepared by psycopg's
+    count of runs (the hot reads prepare themselves: test_compiled_read.py);
+    POSTGRES_PREPARED=false for a pooler that cannot keep them; nothing of the kind on
+    SQLite."""
     production_env["DATABASE_URL"] = "postgres://csat@db.example.com:5432/csat"
     options = _settings(production_env, "DATABASES")["DATABASES"]["default"]["OPTIONS"]
-    assert options["server_side_binding"] is True and options["prepare_threshold"] == 5
+    assert options["server_side_binding"] is True and options["prepare_threshold"] is None
     production_env["POSTGRES_PREPARED"] = "false"
     options = _settings(production_env, "DATABASES")["DATABASES"]["default"]["OPTIONS"]
     assert "server_side_binding" not in options and "prepare_threshold" not in options
