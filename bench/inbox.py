@@ -36,7 +36,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
 
-from benchkit import fresh_database  # bench/, the scripts' folder
+from benchkit import fresh_database, write_rows  # bench/, the scripts' folder
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/csat_bench_inbox"
@@ -430,25 +430,7 @@ class Seeder:
                 cursor.execute("SET LOCAL session_replication_role = replica")
 
     def write(self, table: str, columns: list[str], rows) -> None:
-        """COPY on PostgreSQL; executemany elsewhere (datetimes as the backend stores them)."""
-        # B: the bot's columns, the same on every row written here (no bot, kind teammate).
-        extra = BOT_COLUMNS.get(table, {})
-        if extra:
-            columns = [*columns, *extra]
-            rows = [(*row, *extra.values()) for row in rows]
-        if not rows:
-            return
-        names = ", ".join(columns)
-        with self.connection.cursor() as cursor:
-            if self.connection.vendor == "postgresql":
-                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                return
-            adapt = self.connection.ops.adapt_datetimefield_value
-            rows = [tuple(adapt(v) if isinstance(v, datetime) else v for v in row) for row in rows]
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        write_rows(self.connection, table, columns, rows, BOT_COLUMNS.get(table))
 
     def finish(self) -> None:
         """Sequences after explicit ids, and fresh statistics (autovacuum would do it in time;
