@@ -199,17 +199,6 @@ class Words:
 
 # --- seeding ------------------------------------------------------------------------------------
 
-# B: columns the bot ratings added, with the value every benchmark row has.
-BOT_COLUMNS = {
-    "conversations_conversation": {"bot_characters": 0, "last_bot_message_at": None},
-    "conversations_conversationclose": {
-        "by_bot": False,
-        "bot_characters": 0,
-        "last_bot_message_at": None,
-    },
-    "ratings_ratingrequest": {"kind": "teammate"},
-    "ratings_rating": {"kind": "teammate"},
-}
 CONVERSATION_COLUMNS = [
     "id", "subject", "channel", "origin", "state", "assignee_id", "started_by_teammate_id",
     "workflow_id", "snoozed_until", "created_at", "updated_at", "last_reply_at", "closed_at",
@@ -430,7 +419,7 @@ class Seeder:
                 cursor.execute("SET LOCAL session_replication_role = replica")
 
     def write(self, table: str, columns: list[str], rows) -> None:
-        write_rows(self.connection, table, columns, rows, BOT_COLUMNS.get(table))
+        write_rows(self.connection, table, columns, rows)  # the other columns: their defaults
 
     def finish(self) -> None:
         """Sequences after explicit ids, and fresh statistics (autovacuum would do it in time;

@@ -60,7 +60,8 @@ def outbox_enqueue(func: str, *, task_name: str, **kwargs) -> None:
     """H8: queue a task whose outcome its own rows record (a decision's `decided_at`, a
     delivery's `delivered_at`): django-q2 keeps no success row of it (`save=False`), as its
     monitor reads and locks every kept success on each result it saves; a failure is still
-    kept. The schedules' tasks (the sweeps, the digests) keep theirs, for the admin."""
+    kept. The schedules' own tasks (the sweeps, the daily digest run) keep theirs, for the
+    admin and `/healthz`."""
     async_task(func, task_name=task_name, save=False, **kwargs)
 
 
